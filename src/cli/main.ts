@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+const { registerCertsCommands } = await import('./certs-command.js').catch(() => ({ registerCertsCommands: (_p: unknown) => undefined }));
+import { registerConfigCommands } from './config-command.js';
+import { registerProxyCommands } from './proxy-commands.js';
+import { UsageError } from './usage-error.js';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command();
+  program
+    .name('egresskit')
+    .description('Egress proxies for Kubernetes: forward, inspect and mtls modes, certificates, manifests.')
+    .exitOverride()
+    .showHelpAfterError();
+  registerProxyCommands(program);
+  registerCertsCommands(program);
+  registerConfigCommands(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed its message; help and version exit 0.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`egresskit: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+import { DEFAULT_LISTEN } from '../config/schema.js';
+import { addProxyFlags, addTlsFlags, type ProxyFlags } from './proxy-flags.js';
+import { runProxy } from './run-proxy.js';
+
+export function registerProxyCommands(program: Command): void {
+  addProxyFlags(
+    program
+      .command('forward')
+      .description('HTTP forward proxy: CONNECT tunnels and absolute-URI HTTP, with policy, auth, logs and metrics'),
+    DEFAULT_LISTEN.forward,
+  ).action((flags: ProxyFlags) => runProxy('forward', flags));
+
+  addTlsFlags(
+    addProxyFlags(
+      program
+        .command('mtls')
+        .description('zero-trust proxy: a TLS listener that requires client certificates; identities drive policy'),
+      DEFAULT_LISTEN.mtls,
+    ),
+  ).action((flags: ProxyFlags) => runProxy('mtls', flags));
+}

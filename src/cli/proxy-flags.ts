@@ -1,0 +1,125 @@
+import { Command, Option } from 'commander';
+import { deepMerge, readConfigFile } from '../config/load.js';
+import type { Mode } from '../config/schema.js';
+import { UsageError } from './usage-error.js';
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+function ports(value: string): number[] {
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const out = list.map(Number);
+  if (out.length === 0 || out.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
+    throw new UsageError(`--connect-ports "${value}": expected comma-separated ports 1-65535, e.g. 443,80`);
+  }
+  return out;
+}
+
+function positiveInt(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} "${value}": expected a positive whole number`);
+    return n;
+  };
+}
+
+export interface ProxyFlags {
+  config?: string;
+  listen?: string;
+  admin?: string;
+  allow?: string[];
+  deny?: string[];
+  connectPorts?: number[];
+  allowPrivate?: boolean;
+  users?: string;
+  upstreamProxy?: string;
+  upstreamBypass?: string[];
+  logFormat?: 'json' | 'pretty';
+  logLevel?: string;
+  report?: boolean;
+  drain?: string;
+  maxConnections?: number;
+  // mtls
+  tlsDir?: string;
+  cert?: string;
+  key?: string;
+  clientCa?: string;
+  crl?: string;
+}
+
+/** The flags every proxy mode shares; each maps onto one config field (shown in the help). */
+export function addProxyFlags(cmd: Command, defaultListen: string): Command {
+  return cmd
+    .option('-c, --config <file>', 'YAML config file (flags override it)')
+    .option('--listen <host:port>', `proxy address (listen) [default: ${defaultListen}]`)
+    .option('--admin <host:port|off>', 'health and metrics address (admin) [default: 0.0.0.0:9090]')
+    .option('--allow <pattern>', 'allow destinations: host, *.example.com, .example.com, IP or CIDR; repeatable; any allow makes the default deny (policy.rules)', collect)
+    .option('--deny <pattern>', 'deny destinations (same patterns); repeatable; checked before allows (policy.rules)', collect)
+    .option('--connect-ports <ports>', 'destination ports the proxy may reach [default: 443,80] (policy.connectPorts)', ports)
+    .option('--allow-private', 'allow loopback, private, link-local and other internal addresses (policy.allowPrivate)')
+    .option('--report', 'dry run: log would-deny instead of refusing; the private-address guard stays on (policy.enforcement: report)')
+    .option('--users <htpasswd>', 'require Basic proxy auth against this htpasswd file, bcrypt only (auth.htpasswd)')
+    .option('--upstream-proxy <url>', 'send traffic on through a parent proxy http://[user:pass@]host:port (upstreamProxy.url)')
+    .option('--upstream-bypass <hosts>', 'destinations that skip the parent proxy, NO_PROXY syntax; repeatable (upstreamProxy.noProxy)', collect)
+    .addOption(new Option('--log-format <format>', 'log format (log.format) [default: json]').choices(['json', 'pretty']))
+    .addOption(new Option('--log-level <level>', 'log level (log.level) [default: info]').choices(['debug', 'info', 'warn', 'error', 'silent']))
+    .option('--drain <duration>', 'how long SIGTERM waits for live tunnels, e.g. 30s (timeouts.drain)')
+    .option('--max-connections <n>', 'client connection limit; beyond it 429 (limits.maxConnections)', positiveInt('--max-connections'));
+}
+
+export function addTlsFlags(cmd: Command): Command {
+  return cmd
+    .option('--tls-dir <dir>', 'directory with tls.crt, tls.key and ca.crt, e.g. a mounted Secret (tls.dir)')
+    .option('--cert <file>', 'server certificate, PEM (tls.cert)')
+    .option('--key <file>', 'server private key, PEM (tls.key)')
+    .option('--client-ca <file>', 'CA that client certificates must chain to (tls.clientCa)')
+    .option('--crl <file>', 'certificate revocation list, PEM (tls.crl)');
+}
+
+function ruleList(kind: 'allow' | 'deny', patterns: string[] | undefined) {
+  return (patterns ?? []).map((p, i) => ({ id: `--${kind}[${i}]`, action: kind, hosts: [p] }));
+}
+
+/** Config file (if any) with the flags laid over it, still unvalidated. */
+export function rawConfigFromFlags(mode: Mode, flags: ProxyFlags): Record<string, unknown> {
+  const file = flags.config ? readConfigFile(flags.config) : {};
+  if (typeof file !== 'object' || file === null || Array.isArray(file)) {
+    throw new UsageError(`${flags.config}: the config file must be a YAML mapping (key: value)`);
+  }
+  const fileRules = ((file as { policy?: { rules?: unknown } }).policy?.rules ?? []) as unknown[];
+  const rules = Array.isArray(fileRules) ? [...ruleList('deny', flags.deny), ...fileRules, ...ruleList('allow', flags.allow)] : fileRules;
+  const tls =
+    flags.tlsDir || flags.cert || flags.key || flags.clientCa || flags.crl
+      ? { dir: flags.tlsDir, cert: flags.cert, key: flags.key, clientCa: flags.clientCa, crl: flags.crl }
+      : undefined;
+  const overlay = {
+    mode,
+    listen: flags.listen,
+    admin: flags.admin,
+    log: { format: flags.logFormat, level: flags.logLevel },
+    policy: {
+      allowPrivate: flags.allowPrivate,
+      connectPorts: flags.connectPorts,
+      enforcement: flags.report ? 'report' : undefined,
+      rules,
+    },
+    auth: { htpasswd: flags.users },
+    upstreamProxy: flags.upstreamProxy || flags.upstreamBypass ? { url: flags.upstreamProxy, noProxy: flags.upstreamBypass } : undefined,
+    tls,
+    timeouts: { drain: flags.drain },
+    limits: { maxConnections: flags.maxConnections },
+  };
+  return deepMerge(file, stripUndefined(overlay)) as Record<string, unknown>;
+}
+
+function stripUndefined(v: unknown): unknown {
+  if (Array.isArray(v)) return v;
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(v)) {
+    const s = stripUndefined(val);
+    if (s !== undefined && !(typeof s === 'object' && s !== null && !Array.isArray(s) && Object.keys(s).length === 0)) out[k] = s;
+  }
+  return out;
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { parseHostPort } from './host-port.js';
+
+const Duration = z
+  .union([z.number(), z.string()])
+  .transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (use e.g. 250ms, 30s, 5m, 1h)` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const HostPortText = z.string().refine((s) => parseHostPort(s) !== undefined, {
+  message: 'expected HOST:PORT, e.g. 0.0.0.0:8888 or [::1]:8888',
+});
+
+const Port = z.number().int().min(1).max(65535);
+
+const Rule = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_.:[\]-]+$/, 'use letters, digits and - _ . : only').optional(),
+  action: z.enum(['allow', 'deny']),
+  hosts: z.array(z.string()).min(1),
+  ports: z.array(Port).min(1).optional(),
+  identities: z.array(z.string()).min(1).optional(),
+  enforcement: z.enum(['enforce', 'report']).optional(),
+  inspect: z.enum(['intercept', 'passthrough']).optional(),
+});
+
+export const ConfigSchema = z.strictObject({
+  mode: z.enum(['forward', 'mtls', 'inspect']).default('forward'),
+  listen: HostPortText.optional(),
+  /** "off" disables the admin server. */
+  admin: z.union([HostPortText, z.literal('off')]).default('0.0.0.0:9090'),
+  log: z
+    .strictObject({
+      format: z.enum(['json', 'pretty']).default('json'),
+      level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    })
+    .prefault({}),
+  policy: z
+    .strictObject({
+      default: z.enum(['allow', 'deny']).optional(),
+      allowPrivate: z.boolean().default(false),
+      connectPorts: z.array(Port).min(1).default([443, 80]),
+      enforcement: z.enum(['enforce', 'report']).default('enforce'),
+      rules: z.array(Rule).default([]),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      htpasswd: z.string().min(1).optional(),
+      realm: z.string().regex(/^[^"\\]*$/, 'no quotes or backslashes').default('egresskit'),
+    })
+    .prefault({}),
+  upstreamProxy: z
+    .strictObject({
+      url: z.string().refine((s) => /^https?:\/\//.test(s) && URL.canParse(s), {
+        message: 'expected http://[user:password@]host:port',
+      }),
+      noProxy: z.array(z.string()).default([]),
+    })
+    .optional(),
+  tls: z
+    .strictObject({
+      dir: z.string().optional(),
+      cert: z.string().optional(),
+      key: z.string().optional(),
+      clientCa: z.string().optional(),
+      crl: z.string().optional(),
+      reloadInterval: Duration.default(5000),
+    })
+    .optional(),
+  timeouts: z
+    .strictObject({
+      connect: Duration.default(10_000),
+      idle: Duration.default(300_000),
+      headers: Duration.default(30_000),
+      keepAlive: Duration.default(60_000),
+      drain: Duration.default(30_000),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      maxConnections: z.number().int().min(1).default(4096),
+      maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
+    })
+    .prefault({}),
+});
+
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type Config = z.output<typeof ConfigSchema> & { listen: string };
+export type Mode = Config['mode'];
+
+export const DEFAULT_LISTEN: Record<Mode, string> = {
+  forward: '0.0.0.0:8888',
+  mtls: '0.0.0.0:8443',
+  inspect: '0.0.0.0:8080',
+};
+
+/** JSON Schema for editors (yaml-language-server, VS Code). */
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(ConfigSchema, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,69 @@
+/** RFC 9110 section 7.6.1: connection-specific fields a proxy must not forward. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'proxy-connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+  // undici frames the upstream request itself and refuses a forwarded Expect.
+  'expect',
+]);
+
+export const VIA = '1.1 egresskit';
+
+function connectionTokens(value: string | string[] | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const v of Array.isArray(value) ? value : value ? [value] : []) {
+    for (const t of v.split(',')) {
+      const token = t.trim().toLowerCase();
+      if (token) out.add(token);
+    }
+  }
+  return out;
+}
+
+/**
+ * Request fields to send upstream, as a flat [name, value, ...] list that keeps the client's
+ * order and duplicates. Host is replaced by the target's authority (RFC 9112 section 3.2.2).
+ * `keep` lets an Upgrade pass Connection and Upgrade through.
+ */
+export function forwardRequestHeaders(
+  rawHeaders: string[],
+  connection: string | string[] | undefined,
+  host: string,
+  keep: ReadonlySet<string> = new Set(),
+): string[] {
+  const named = connectionTokens(connection);
+  const out: string[] = ['host', host];
+  let via: string | undefined;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    const lower = name.toLowerCase();
+    if (lower === 'host') continue;
+    if (lower === 'via') {
+      via = via ? `${via}, ${rawHeaders[i + 1]}` : rawHeaders[i + 1];
+      continue;
+    }
+    if (!keep.has(lower) && (HOP_BY_HOP.has(lower) || named.has(lower))) continue;
+    out.push(name, rawHeaders[i + 1]!);
+  }
+  out.push('via', via ? `${via}, ${VIA}` : VIA);
+  return out;
+}
+
+/** Response fields to send back to the client, with Via appended. */
+export function forwardResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const named = connectionTokens(headers.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+    out[name] = value;
+  }
+  const via = out.via;
+  out.via = via ? `${Array.isArray(via) ? via.join(', ') : via}, ${VIA}` : VIA;
+  return out;
+}

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { DestinationStream } from 'pino';
+import { Agent } from 'undici';
+import { createAdminServer } from '../admin/server.js';
+import { parseHostPort } from '../config/host-port.js';
+import type { Config } from '../config/schema.js';
+import { Htpasswd } from '../identity/htpasswd.js';
+import { createProxyServer, type ListenerSpec } from '../listeners/create-server.js';
+import { tlsFailureReason } from '../listeners/tls-errors.js';
+import { loadTlsMaterial, tlsFiles, watchTlsMaterial } from '../listeners/tls-material.js';
+import { attachLog, createLogger } from '../observability/log.js';
+import { attachMetrics } from '../observability/metrics.js';
+import { compilePolicy } from '../policy/compile.js';
+import { parseNoProxy } from '../upstream/no-proxy.js';
+import { parseParentProxy } from '../upstream/parent-proxy.js';
+import { clientAddress } from './admission.js';
+import { handleClientError } from './client-error.js';
+import { handleConnect } from './connect-handler.js';
+import type { ProxyContext } from './context.js';
+import { formatHostPort } from './destination.js';
+import { publishLifecycle, publishRecord } from './events.js';
+import { handleRequest } from './forward-handler.js';
+import { newRecord } from './record.js';
+import { selfAddresses } from './self-addresses.js';
+import { handleUpgrade } from './upgrade-handler.js';
+
+export interface StartOptions {
+  /** Where the canonical JSON log goes (the CLI passes stdout); no logging when absent. */
+  logStream?: DestinationStream;
+}
+
+export interface ProxyHandle {
+  instance: string;
+  mode: Config['mode'];
+  /** The bound proxy address (port 0 resolved to the real port). */
+  address: { host: string; port: number };
+  admin: { host: string; port: number } | undefined;
+  /** http://host:port or https://host:port, ready for HTTPS_PROXY. */
+  url: string;
+  ready(): boolean;
+  /** Stop accepting, fail readiness, wait for live tunnels up to drainMs, then close. */
+  close(drainMs?: number): Promise<void>;
+}
+
+function listen(server: HttpServer, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+export async function startProxy(config: Config, options: StartOptions = {}): Promise<ProxyHandle> {
+  const instance = randomUUID();
+  const listenAt = parseHostPort(config.listen)!;
+  const adminAt = config.admin === 'off' ? undefined : parseHostPort(config.admin)!;
+  const ports: number[] = [];
+
+  let spec: ListenerSpec = { kind: 'plain' };
+  let stopWatching: (() => void) | undefined;
+  const files = config.tls ? tlsFiles(config.tls) : undefined;
+  const material = files ? loadTlsMaterial(files) : undefined;
+  if (material) spec = { kind: 'tls', secure: material.options, requireClientCert: true };
+
+  const parent = config.upstreamProxy ? parseParentProxy(config.upstreamProxy.url) : undefined;
+  const ctx: ProxyContext = {
+    instance,
+    config,
+    policy: compilePolicy(config.policy),
+    htpasswd: config.auth.htpasswd ? Htpasswd.load(config.auth.htpasswd) : undefined,
+    parent,
+    noProxy: parseNoProxy(config.upstreamProxy?.noProxy ?? []),
+    self: selfAddresses(() => ports),
+    agent: new Agent({
+      connect: { timeout: config.timeouts.connect },
+      headersTimeout: config.timeouts.idle,
+      bodyTimeout: config.timeouts.idle,
+      keepAliveTimeout: 30_000,
+    }),
+    state: { draining: false, connections: 0, tunnels: new Set() },
+  };
+
+  const detachLog = options.logStream
+    ? attachLog(instance, await createLogger(config.log.format, config.log.level, options.logStream))
+    : undefined;
+  const metrics = attachMetrics(instance, config.mode);
+
+  const server = createProxyServer(spec, {
+    maxHeaderBytes: config.limits.maxHeaderBytes,
+    headersTimeoutMs: config.timeouts.headers,
+    keepAliveTimeoutMs: config.timeouts.keepAlive,
+  });
+  server.on('connection', (socket: Socket) => {
+    ctx.state.connections++;
+    socket.once('close', () => ctx.state.connections--);
+  });
+  server.on('request', (req, res) => handleRequest(ctx, req, res));
+  server.on('connect', (req, socket, head) => handleConnect(ctx, req, socket, head));
+  server.on('upgrade', (req, socket, head) => handleUpgrade(ctx, req, socket, head));
+  server.on('clientError', (err, socket) => handleClientError(ctx, err, socket));
+  if (spec.kind === 'tls') {
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+      if (err.code === 'ECONNRESET' && !socket.remoteAddress) return;
+      const record = newRecord(instance, 'tls_error', clientAddress(socket));
+      record.error = 'tls_handshake';
+      record.errorDetail = tlsFailureReason(err);
+      publishRecord(record);
+    });
+    stopWatching = watchTlsMaterial(
+      files!,
+      config.tls!.reloadInterval,
+      material!.digest,
+      (next) => {
+        // Only new handshakes see the new context; live tunnels keep theirs.
+        (server as unknown as { setSecureContext(o: object): void }).setSecureContext({ ...next.options, minVersion: 'TLSv1.2' });
+        publishLifecycle({ instance, event: 'reloaded', detail: { files: Object.values(files!).filter(Boolean) } });
+      },
+      (err) => publishLifecycle({ instance, event: 'reload_failed', detail: { reason: err.message } }),
+    );
+  }
+
+  const bound = await listen(server, listenAt.host, listenAt.port);
+  ports.push(bound.port);
+  let adminServer: HttpServer | undefined;
+  let adminBound: AddressInfo | undefined;
+  if (adminAt) {
+    adminServer = createAdminServer({ ready: () => server.listening && !ctx.state.draining }, metrics.registry);
+    try {
+      adminBound = await listen(adminServer, adminAt.host, adminAt.port);
+    } catch (err) {
+      server.close();
+      throw err;
+    }
+    ports.push(adminBound.port);
+  }
+
+  const scheme = spec.kind === 'tls' ? 'https' : 'http';
+  const urlHost = bound.address === '0.0.0.0' || bound.address === '::' ? '127.0.0.1' : bound.address;
+  const handle: ProxyHandle = {
+    instance,
+    mode: config.mode,
+    address: { host: bound.address, port: bound.port },
+    admin: adminBound ? { host: adminBound.address, port: adminBound.port } : undefined,
+    url: `${scheme}://${formatHostPort(urlHost, bound.port)}`,
+    ready: () => server.listening && !ctx.state.draining,
+    close: async (drainMs = config.timeouts.drain) => {
+      if (ctx.state.draining) return;
+      ctx.state.draining = true;
+      publishLifecycle({ instance, event: 'draining', detail: { tunnels: ctx.state.tunnels.size, drain_ms: drainMs } });
+      stopWatching?.();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const poll = setInterval(() => server.closeIdleConnections(), 250);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+      clearInterval(poll);
+      clearTimeout(timer);
+      const cut = ctx.state.tunnels.size;
+      for (const t of ctx.state.tunnels) t.destroy();
+      server.closeAllConnections();
+      await closed;
+      await new Promise<void>((resolve) => (adminServer ? adminServer.close(() => resolve()) : resolve()));
+      adminServer?.closeAllConnections();
+      await ctx.agent.close().catch(() => undefined);
+      publishLifecycle({ instance, event: 'closed', detail: { tunnels_cut: cut } });
+      metrics.detach();
+      detachLog?.();
+    },
+  };
+  publishLifecycle({
+    instance,
+    event: 'listening',
+    detail: {
+      mode: config.mode,
+      proxy: formatHostPort(bound.address, bound.port),
+      admin: adminBound ? formatHostPort(adminBound.address, adminBound.port) : null,
+      url: handle.url,
+    },
+  });
+  return handle;
+}

@@ -1,0 +1,25 @@
+/**
+ * egresskit as a library: start a real proxy inside your own tests or programs.
+ *
+ *   import { startProxy } from 'egresskit';
+ *   const proxy = await startProxy({ listen: '127.0.0.1:0', admin: 'off' });
+ *   // ... HTTPS_PROXY=proxy.url ...
+ *   await proxy.close();
+ */
+import { parseConfig } from './config/load.js';
+import type { ConfigInput } from './config/schema.js';
+import { startProxy as startWithConfig, type ProxyHandle, type StartOptions } from './core/proxy-server.js';
+
+export type { Config, ConfigInput, Mode } from './config/schema.js';
+export type { ProxyHandle, StartOptions } from './core/proxy-server.js';
+export type { ProxyRecord } from './core/record.js';
+export type { Decision } from './policy/types.js';
+export { ConfigError, parseConfig } from './config/load.js';
+export { configJsonSchema } from './config/schema.js';
+export { recordChannel, tunnelChannel, lifecycleChannel } from './core/events.js';
+export { parseNoProxy, bypassesProxy } from './upstream/no-proxy.js';
+
+/** Validates `config` like the CLI does (throws ConfigError naming the field) and starts it. */
+export function startProxy(config: ConfigInput = {}, options: StartOptions = {}): Promise<ProxyHandle> {
+  return startWithConfig(parseConfig(config, 'startProxy() config'), options);
+}

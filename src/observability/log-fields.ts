@@ -1,0 +1,24 @@
+/**
+ * Field names of the canonical log line: public, stable, asserted on by tests. Change one and
+ * you break every dashboard built on it.
+ */
+export const F = {
+  event: 'event',
+  client: 'client',
+  identity: 'identity',
+  identityKind: 'identity_kind',
+  method: 'method',
+  target: 'target',
+  url: 'url',
+  resolved: 'resolved',
+  via: 'via',
+  decision: 'decision',
+  rule: 'rule',
+  reason: 'reason',
+  status: 'status',
+  bytesUp: 'bytes_up',
+  bytesDown: 'bytes_down',
+  durationMs: 'duration_ms',
+  error: 'error',
+  errorDetail: 'error_detail',
+} as const;

@@ -1,0 +1,30 @@
+import type { ClientIdentity } from '../identity/types.js';
+import type { Destination } from '../core/destination.js';
+
+export type Verdict = 'allow' | 'deny';
+export type Enforcement = 'enforce' | 'report';
+export type Phase = 'host' | 'ip';
+
+/** What policy said and why; a plain value that travels into the log line and the 403 body. */
+export interface Decision {
+  verdict: Verdict;
+  /** The rule that decided: a config rule id, "--allow[0]", "connect-ports", "private-address", "default". */
+  ruleId: string;
+  phase: Phase;
+  reason: string;
+  /** "report": the verdict is logged (as would-deny) but not enforced. */
+  enforcement: Enforcement;
+  /** How a denial is fixed; empty for allows. */
+  hint?: string;
+  /** Set once the name was resolved: the address the decision was about. */
+  address?: string;
+  /** For inspect mode: what to do with an allowed TLS connection. */
+  inspect?: 'intercept' | 'passthrough';
+}
+
+export interface RequestFacts {
+  dest: Destination;
+  identity: ClientIdentity;
+  /** CONNECT, or the method of an absolute-URI request. */
+  method: string;
+}

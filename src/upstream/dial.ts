@@ -1,0 +1,25 @@
+import { connect, type Socket } from 'node:net';
+import { ProxyError, toProxyError } from '../core/errors.js';
+import { formatHostPort } from '../core/destination.js';
+
+/** Opens a TCP connection to an address already checked by policy. */
+export function dialAddress(ip: string, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    // allowHalfOpen: a tunnel must pass one side's FIN on without closing the other direction.
+    const socket = connect({ host: ip, port, allowHalfOpen: true, noDelay: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new ProxyError('connect_timeout', `${formatHostPort(ip, port)} after ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      const e = toProxyError(err);
+      reject(new ProxyError(e.code, `${formatHostPort(ip, port)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err }));
+    });
+  });
+}

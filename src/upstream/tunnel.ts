@@ -1,0 +1,55 @@
+import type { Duplex } from 'node:stream';
+
+export interface TunnelResult {
+  /** Client to destination. */
+  bytesUp: number;
+  /** Destination to client. */
+  bytesDown: number;
+  /** errno-style code of the first error on either side, or "idle_timeout". */
+  error: string | undefined;
+}
+
+/**
+ * Pipes both ways until both directions are done. pipe() gives backpressure and, with
+ * allowHalfOpen on both sockets, passes a FIN from one side on as end() to the other while the
+ * other direction keeps flowing (RFC 9112 section 9.6 tunnels are two independent streams).
+ */
+export function splice(
+  client: Duplex & { bytesRead?: number; bytesWritten?: number },
+  upstream: Duplex & { bytesRead?: number; bytesWritten?: number },
+  idleTimeoutMs: number,
+  initialUp = 0,
+): Promise<TunnelResult> {
+  return new Promise((resolve) => {
+    let error: string | undefined;
+    let closed = 0;
+    const clientBase = client.bytesRead ?? 0;
+    const upBase = upstream.bytesRead ?? 0;
+    const finish = () => {
+      if (++closed < 2) return;
+      resolve({
+        bytesUp: initialUp + (client.bytesRead ?? 0) - clientBase,
+        bytesDown: (upstream.bytesRead ?? 0) - upBase,
+        error,
+      });
+    };
+    const onError = (err: NodeJS.ErrnoException) => {
+      error ??= err.code ?? 'error';
+      client.destroy();
+      upstream.destroy();
+    };
+    const onTimeout = () => {
+      error ??= 'idle_timeout';
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of [client, upstream] as Array<Duplex & { setTimeout?: (ms: number, cb?: () => void) => void }>) {
+      s.on('error', onError);
+      s.once('close', finish);
+      s.setTimeout?.(idleTimeoutMs);
+      s.on('timeout', onTimeout);
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+}
