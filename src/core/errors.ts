@@ -239,14 +239,15 @@ const ERRNO: Record<string, ErrorCode> = {
   HPE_INVALID_STATUS: 'upstream_failed',
 };
 
-export function toProxyError(err: unknown): ProxyError {
+/** Maps any thrown value to a ProxyError; `where` (an address) goes into the detail. */
+export function toProxyError(err: unknown, where?: string): ProxyError {
   if (err instanceof ProxyError) return err;
   const code = (err as { code?: unknown } | null)?.code;
   const mapped = typeof code === 'string' ? ERRNO[code] : undefined;
-  if (mapped) return new ProxyError(mapped, code as string, { cause: err });
+  if (mapped) return new ProxyError(mapped, where ? `${where} (${code as string})` : (code as string), { cause: err });
   const cause = (err as { cause?: unknown } | null)?.cause;
   if (cause && cause !== err) {
-    const inner = toProxyError(cause);
+    const inner = toProxyError(cause, where);
     if (inner.code !== 'internal') return inner;
   }
   return new ProxyError('internal', undefined, { cause: err });

@@ -79,7 +79,9 @@ async function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerRespo
     body: hasBody ? (counted(req, record) as unknown as Dispatcher.RequestOptions['body']) : null,
     signal: abort.signal,
   };
-  const upstream = await ctx.agent.request(options);
+  const upstream = await ctx.agent.request(options).catch((err: unknown) => {
+    throw toProxyError(err, record.resolved);
+  });
   res.writeHead(upstream.statusCode, forwardResponseHeaders(upstream.headers));
   record.status = upstream.statusCode;
   await new Promise<void>((resolve) => {

@@ -33,6 +33,8 @@ function fromRule(rule: CompiledRule, facts: RequestFacts, phase: 'host' | 'ip',
 /**
  * Phase one, on the requested name (or IP literal), before any DNS lookup: the port list and
  * the first rule whose patterns match. Undefined means "no rule spoke; decide after resolving".
+ * An address rule (CIDR) never allows a name by itself: it decides IP literals, and lifts the
+ * private-address guard for names that a name rule allowed.
  */
 export function decideHost(policy: CompiledPolicy, facts: RequestFacts): Decision | undefined {
   const { dest } = facts;
@@ -54,6 +56,9 @@ export function decideHost(policy: CompiledPolicy, facts: RequestFacts): Decisio
         : rule.addresses.some((p) => matchesAddress(p, dest.host));
     if (hit) return fromRule(rule, facts, 'host');
   }
+  // In allow-list mode a name no rule names is refused here, without a DNS lookup that would
+  // leak it; address rules still decide IP literals and what allowed names resolve to.
+  if (dest.hostKind === 'name' && policy.defaultVerdict === 'deny') return defaultDecision(policy, facts);
   return undefined;
 }
 

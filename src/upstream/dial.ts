@@ -18,8 +18,7 @@ export function dialAddress(ip: string, port: number, timeoutMs: number): Promis
     });
     socket.once('error', (err) => {
       clearTimeout(timer);
-      const e = toProxyError(err);
-      reject(new ProxyError(e.code, `${formatHostPort(ip, port)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err }));
+      reject(toProxyError(err, formatHostPort(ip, port)));
     });
   });
 }

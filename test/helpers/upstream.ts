@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import { createServer as createNet, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+
+export interface Upstream {
+  port: number;
+  /** http://127.0.0.1:PORT or https://localhost:PORT */
+  origin: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A destination with known behaviour:
+ *   /echo         JSON of method, path, headers, body length and sha256
+ *   /bytes?n=N    N bytes of 'x' (streamed in 64 KiB chunks)
+ *   /hang         never answers
+ *   /ws           Upgrade: answers 101, then echoes bytes
+ */
+function handler(req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://x');
+  if (url.pathname === '/hang') return;
+  if (url.pathname === '/bytes') {
+    let left = Number(url.searchParams.get('n') ?? 0);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(left) });
+    const chunk = Buffer.alloc(65536, 'x');
+    const pump = () => {
+      while (left > 0) {
+        const n = Math.min(left, chunk.length);
+        left -= n;
+        if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+    return;
+  }
+  const hash = createHash('sha256');
+  let length = 0;
+  req.on('data', (d: Buffer) => {
+    length += d.length;
+    hash.update(d);
+  });
+  req.on('end', () => {
+    const body = JSON.stringify({
+      method: req.method,
+      path: req.url,
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      bodyLength: length,
+      bodySha256: hash.digest('hex'),
+    });
+    res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'egresskit-test', connection: 'x-drop-me', 'x-drop-me': '1' });
+    res.end(body);
+  });
+}
+
+function onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade ?? 'x'}\r\nConnection: Upgrade\r\n\r\n`);
+  if (head.length) socket.write(head);
+  socket.pipe(socket);
+}
+
+async function listen(server: Server | NetServer): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+function closer(server: Server | NetServer): () => Promise<void> {
+  return () =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      (server as Server).closeAllConnections?.();
+    });
+}
+
+export async function startHttpUpstream(): Promise<Upstream> {
+  const server = createHttp(handler);
+  server.on('upgrade', onUpgrade);
+  const port = await listen(server);
+  return { port, origin: `http://127.0.0.1:${port}`, close: closer(server) };
+}
+
+export async function startHttpsUpstream(cert: string, key: string): Promise<Upstream> {
+  const server = createHttps({ cert, key }, handler);
+  server.on('upgrade', onUpgrade);
+  const port = await listen(server);
+  return { port, origin: `https://localhost:${port}`, close: closer(server) };
+}
+
+/**
+ * Reads until the client half-closes, then answers with the byte count and closes: proves a
+ * tunnel passes a FIN on without closing the other direction.
+ */
+export async function startHalfCloseServer(): Promise<Upstream> {
+  const sockets = new Set<Socket>();
+  const server = createNet({ allowHalfOpen: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    let n = 0;
+    socket.on('data', (d: Buffer) => (n += d.length));
+    socket.on('end', () => socket.end(`got ${n} bytes after your FIN\n`));
+    socket.on('error', () => undefined);
+  });
+  const port = await listen(server);
+  return {
+    port,
+    origin: `tcp://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
