@@ -82,6 +82,11 @@ async function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerRespo
   const upstream = await ctx.agent.request(options).catch((err: unknown) => {
     throw toProxyError(err, record.resolved);
   });
+  if (r.via === 'parent' && upstream.statusCode === 407) {
+    // The parent's 407 is about egresskit's credentials; passed on, it would ask the client for them.
+    upstream.body.resume();
+    throw new ProxyError('parent_proxy_auth', `${r.parent.display} answered 407`);
+  }
   res.writeHead(upstream.statusCode, forwardResponseHeaders(upstream.headers));
   record.status = upstream.statusCode;
   await new Promise<void>((resolve) => {

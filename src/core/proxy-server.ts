@@ -153,13 +153,16 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
       ctx.state.draining = true;
       publishLifecycle({ instance, event: 'draining', detail: { tunnels: ctx.state.tunnels.size, drain_ms: drainMs } });
       stopWatching?.();
+      let serverClosed = false;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const poll = setInterval(() => server.closeIdleConnections(), 250);
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)))]);
-      clearInterval(poll);
-      clearTimeout(timer);
+      void closed.then(() => (serverClosed = true));
+      // Keep-alive connections between requests are closed at once; tunnels and requests in
+      // flight get until the deadline.
+      const deadline = Date.now() + drainMs;
+      while (Date.now() < deadline && !(serverClosed && ctx.state.tunnels.size === 0)) {
+        server.closeIdleConnections();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       const cut = ctx.state.tunnels.size;
       for (const t of ctx.state.tunnels) t.destroy();
       server.closeAllConnections();

@@ -1,0 +1,12 @@
+// Import x509 through this module only: the shim must run before @peculiar/x509 (and tsyringe)
+// are evaluated, and ESM evaluates sibling imports in source order.
+import './reflect-metadata-shim.js';
+import * as x509 from '@peculiar/x509';
+import { webcrypto } from 'node:crypto';
+
+// Node's webcrypto, not whatever globalThis.crypto a test runner or polyfill may have replaced.
+x509.cryptoProvider.set(webcrypto);
+
+export { x509 };
+export type CryptoKey = webcrypto.CryptoKey;
+export type CryptoKeyPair = webcrypto.CryptoKeyPair;
