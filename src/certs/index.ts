@@ -6,8 +6,9 @@ export { DEFAULT_DAYS, issueCert, type CertKind, type IssueCertOptions } from '.
 export { k8sTlsSecretYaml, type K8sTlsSecretOptions } from './k8s-secret.js';
 export { generateKeyPair, KEY_TYPES, RSA_KEY_SIZES, type KeyType } from './keys.js';
 export { createLeafIssuer, issueLeaf, type IssueLeafOptions, type LeafCert, type LeafIssuer } from './leaf.js';
-export { DEFAULT_SERVER_SANS, MTLS_FILES, writeMtlsBundle, type MtlsBundleOptions } from './mtls-bundle.js';
+export { certFiles, combinedPem, DEFAULT_SERVER_SANS, MTLS_FILES, writeMtlsBundle, type MtlsBundleOptions } from './mtls-bundle.js';
 export { concatPem, parsePemBlocks, type PemBlock } from './pem.js';
 export { parseSan, parseSans, type San, type SanSet } from './sans.js';
 export { describeCert, describeCerts, formatCertDescription, type CertDescription } from './show.js';
+export { assertNoneExist, writeFilesSafely, type OutputFile } from './write-files.js';
 export { x509 } from './x509.js';

@@ -1,6 +1,7 @@
-// Import x509 through this module only: the shim must run before @peculiar/x509 (and tsyringe)
-// are evaluated, and ESM evaluates sibling imports in source order.
-import './reflect-metadata-shim.js';
+// Import x509 through this module only: @peculiar/x509 v2 resolves its algorithms through
+// tsyringe, which needs the Reflect metadata polyfill loaded first (ESM evaluates sibling
+// imports in source order).
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
 

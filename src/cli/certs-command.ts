@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
+  assertNoneExist,
+  certFiles,
   CertsError,
   createCA,
   describeCerts,
@@ -13,12 +15,11 @@ import {
   parsePemBlocks,
   parseSans,
   RSA_KEY_SIZES,
+  writeFilesSafely,
   writeMtlsBundle,
   type CertKind,
   type KeyType,
 } from '../certs/index.js';
-import { certFiles } from '../certs/mtls-bundle.js';
-import { assertNoneExist, writeFilesSafely } from '../certs/write-files.js';
 import { UsageError } from './usage-error.js';
 
 export interface CertsCommandIO {

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-const { registerCertsCommands } = await import('./certs-command.js').catch(() => ({ registerCertsCommands: (_p: unknown) => undefined }));
+import { registerCertsCommands } from './certs-command.js';
 import { registerConfigCommands } from './config-command.js';
 import { registerProxyCommands } from './proxy-commands.js';
 import { UsageError } from './usage-error.js';

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'request_timeout'
   | 'not_a_proxy_request'
   | 'draining'
+  | 'not_tls'
   | 'internal';
 
 interface ErrorSpec {
@@ -177,6 +178,12 @@ const TABLE: Record<ErrorCode, ErrorSpec> = {
     proxyStatus: 'http_request_error',
     message: 'this is an egress proxy, not a web server',
     hint: 'use it as a proxy: https_proxy=http://HOST:PORT curl https://example.com',
+  },
+  not_tls: {
+    status: 400,
+    proxyStatus: 'tls_protocol_error',
+    message: 'this port speaks TLS',
+    hint: 'use an https:// proxy URL',
   },
   draining: {
     status: 503,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { DestinationStream } from 'pino';
 import { Agent } from 'undici';
@@ -9,7 +10,8 @@ import { parseHostPort } from '../config/host-port.js';
 import type { Config } from '../config/schema.js';
 import { Htpasswd } from '../identity/htpasswd.js';
 import { createProxyServer, type ListenerSpec } from '../listeners/create-server.js';
-import { tlsFailureReason } from '../listeners/tls-errors.js';
+import { isHandshakeError, tlsFailureReason } from '../listeners/tls-errors.js';
+import { createTlsFront } from '../listeners/tls-front.js';
 import { loadTlsMaterial, tlsFiles, watchTlsMaterial } from '../listeners/tls-material.js';
 import { attachLog, createLogger } from '../observability/log.js';
 import { attachMetrics } from '../observability/metrics.js';
@@ -21,6 +23,8 @@ import { handleClientError } from './client-error.js';
 import { handleConnect } from './connect-handler.js';
 import type { ProxyContext } from './context.js';
 import { formatHostPort } from './destination.js';
+import { ProxyError } from './errors.js';
+import { writeRawError } from './respond.js';
 import { publishLifecycle, publishRecord } from './events.js';
 import { handleRequest } from './forward-handler.js';
 import { newRecord } from './record.js';
@@ -45,7 +49,7 @@ export interface ProxyHandle {
   close(drainMs?: number): Promise<void>;
 }
 
-function listen(server: HttpServer, host: string, port: number): Promise<AddressInfo> {
+function listen(server: NetServer, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -102,8 +106,24 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
   server.on('request', (req, res) => handleRequest(ctx, req, res));
   server.on('connect', (req, socket, head) => handleConnect(ctx, req, socket, head));
   server.on('upgrade', (req, socket, head) => handleUpgrade(ctx, req, socket, head));
-  server.on('clientError', (err, socket) => handleClientError(ctx, err, socket));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // A failed handshake is recorded once, by the tlsClientError listener below.
+    if (spec.kind === 'tls' && isHandshakeError(err)) return void socket.destroy();
+    handleClientError(ctx, err, socket);
+  });
+  let front: NetServer | undefined;
   if (spec.kind === 'tls') {
+    front = createTlsFront(server as HttpsServer, config.timeouts.headers, (socket) => {
+      const record = newRecord(instance, 'tls_error', clientAddress(socket));
+      const err = new ProxyError('not_tls', 'the client sent plain text to the TLS port', {
+        hint: `use an https:// proxy URL with a client certificate, e.g. curl --proxy https://HOST:${bound.port} --proxy-cacert ca.crt --proxy-cert client.crt --proxy-key client.key`,
+      });
+      record.status = err.spec.status;
+      record.error = err.code;
+      record.errorDetail = err.detail;
+      writeRawError(socket, err, config.auth.realm);
+      publishRecord(record);
+    });
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
       if (err.code === 'ECONNRESET' && !socket.remoteAddress) return;
       const record = newRecord(instance, 'tls_error', clientAddress(socket));
@@ -124,12 +144,13 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
     );
   }
 
-  const bound = await listen(server, listenAt.host, listenAt.port);
+  const listener: NetServer = front ?? server;
+  const bound = await listen(listener, listenAt.host, listenAt.port);
   ports.push(bound.port);
   let adminServer: HttpServer | undefined;
   let adminBound: AddressInfo | undefined;
   if (adminAt) {
-    adminServer = createAdminServer({ ready: () => server.listening && !ctx.state.draining }, metrics.registry);
+    adminServer = createAdminServer({ ready: () => listener.listening && !ctx.state.draining }, metrics.registry);
     try {
       adminBound = await listen(adminServer, adminAt.host, adminAt.port);
     } catch (err) {
@@ -147,14 +168,14 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
     address: { host: bound.address, port: bound.port },
     admin: adminBound ? { host: adminBound.address, port: adminBound.port } : undefined,
     url: `${scheme}://${formatHostPort(urlHost, bound.port)}`,
-    ready: () => server.listening && !ctx.state.draining,
+    ready: () => listener.listening && !ctx.state.draining,
     close: async (drainMs = config.timeouts.drain) => {
       if (ctx.state.draining) return;
       ctx.state.draining = true;
       publishLifecycle({ instance, event: 'draining', detail: { tunnels: ctx.state.tunnels.size, drain_ms: drainMs } });
       stopWatching?.();
       let serverClosed = false;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
       void closed.then(() => (serverClosed = true));
       // Keep-alive connections between requests are closed at once; tunnels and requests in
       // flight get until the deadline.

@@ -38,6 +38,7 @@ export function createProxyServer(spec: ListenerSpec, limits: HttpLimits): HttpS
     ...spec.secure,
     minVersion: 'TLSv1.2',
     requestCert: spec.requireClientCert,
+    handshakeTimeout: limits.headersTimeoutMs,
     rejectUnauthorized: spec.requireClientCert,
   });
 }

@@ -19,3 +19,8 @@ export function tlsFailureReason(err: NodeJS.ErrnoException & { reason?: string 
   const code = err.code ?? '';
   return REASONS[code] ?? (err.reason ? `handshake failed: ${err.reason}` : `handshake failed (${code || err.message})`);
 }
+
+/** Errors raised by the TLS layer (as opposed to the HTTP parser behind it). */
+export function isHandshakeError(err: NodeJS.ErrnoException): boolean {
+  return (err.code ?? '').startsWith('ERR_SSL_') || (err as { library?: string }).library === 'SSL routines';
+}

@@ -1,0 +1,30 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
+
+/** First byte of a TLS record carrying a handshake (RFC 8446 section 5.1). */
+const TLS_HANDSHAKE = 0x16;
+
+/**
+ * The socket that accepts connections for a TLS listener. It looks at the first byte: a TLS
+ * handshake goes to the TLS server; anything else (usually plain HTTP from a client configured
+ * with http:// instead of https://) gets a readable answer instead of a silent reset.
+ */
+export function createTlsFront(
+  tlsServer: TlsServer,
+  firstByteTimeoutMs: number,
+  onNotTls: (socket: Socket, firstBytes: Buffer) => void,
+): Server {
+  return createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
+    socket.setTimeout(firstByteTimeoutMs, () => socket.destroy());
+    socket.once('error', () => socket.destroy());
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      socket.setTimeout(0);
+      socket.removeAllListeners('error');
+      socket.unshift(chunk);
+      if (chunk[0] === TLS_HANDSHAKE) tlsServer.emit('connection', socket);
+      else onNotTls(socket, chunk);
+    });
+    socket.resume();
+  });
+}
