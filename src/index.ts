@@ -23,3 +23,14 @@ export { parseNoProxy, bypassesProxy } from './upstream/no-proxy.js';
 export function startProxy(config: ConfigInput = {}, options: StartOptions = {}): Promise<ProxyHandle> {
   return startWithConfig(parseConfig(config, 'startProxy() config'), options);
 }
+export { egressProxyAgent, type EgressProxyAgentOptions } from './client/proxy-agent.js';
+export {
+  createCA,
+  issueCert,
+  loadCA,
+  loadOrCreateCA,
+  writeMtlsBundle,
+  describeCert,
+  k8sTlsSecretYaml,
+  type CertBundle,
+} from './certs/index.js';

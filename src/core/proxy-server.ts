@@ -125,10 +125,12 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
       publishRecord(record);
     });
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
-      if (err.code === 'ECONNRESET' && !socket.remoteAddress) return;
+      const verify = socket.authorizationError;
+      // A client that connects and leaves without a word is not worth a log line.
+      if (err.code === 'ECONNRESET' && !verify && socket.bytesWritten === 0) return;
       const record = newRecord(instance, 'tls_error', clientAddress(socket));
       record.error = 'tls_handshake';
-      record.errorDetail = tlsFailureReason(err);
+      record.errorDetail = tlsFailureReason(err, verify);
       publishRecord(record);
     });
     stopWatching = watchTlsMaterial(

@@ -15,7 +15,29 @@ const REASONS: Record<string, string> = {
   ECONNRESET: 'the client closed the connection during the handshake',
 };
 
-export function tlsFailureReason(err: NodeJS.ErrnoException & { reason?: string }): string {
+/** OpenSSL verify results for a client certificate (X509_V_ERR_* names as Node reports them). */
+const VERIFY_REASONS: Record<string, string> = {
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the client certificate is not signed by the client CA',
+  UNABLE_TO_GET_ISSUER_CERT: 'the client certificate is not signed by the client CA',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the client certificate is not signed by the client CA',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the client certificate chains to a CA the proxy does not trust',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the client certificate is self-signed',
+  CERT_SIGNATURE_FAILURE: 'the client certificate signature does not verify',
+  CERT_HAS_EXPIRED: 'the client certificate has expired',
+  CERT_NOT_YET_VALID: 'the client certificate is not valid yet (check the clocks)',
+  CERT_REVOKED: 'the client certificate is revoked (listed in the CRL)',
+  UNABLE_TO_GET_CRL: 'no CRL was found for the client certificate\'s issuer',
+  CRL_HAS_EXPIRED: 'the CRL has expired; publish a new one',
+  INVALID_PURPOSE: 'the certificate is not for client authentication (its extendedKeyUsage lacks clientAuth)',
+};
+
+/**
+ * Why a handshake failed. Node reports a rejected client certificate only as a reset, with the
+ * verify result left on the socket, so that is consulted first.
+ */
+export function tlsFailureReason(err: NodeJS.ErrnoException & { reason?: string }, authorizationError?: string | Error | null): string {
+  const verify = typeof authorizationError === 'string' ? authorizationError : authorizationError?.message;
+  if (verify) return VERIFY_REASONS[verify] ? `${VERIFY_REASONS[verify]} (${verify})` : `client certificate refused (${verify})`;
   const code = err.code ?? '';
   return REASONS[code] ?? (err.reason ? `handshake failed: ${err.reason}` : `handshake failed (${code || err.message})`);
 }

@@ -43,7 +43,8 @@ export function loadTlsMaterial(files: TlsFiles): TlsMaterial {
   const cert = read(files.cert, 'server certificate');
   const key = read(files.key, 'server key');
   const ca = read(files.clientCa, 'client CA');
-  const crl = files.crl ? read(files.crl, 'CRL') : undefined;
+  // Some tools label a CRL "BEGIN CRL"; OpenSSL only reads "BEGIN X509 CRL".
+  const crl = files.crl ? Buffer.from(read(files.crl, 'CRL').toString('latin1').replace(/-----(BEGIN|END) CRL-----/g, '-----$1 X509 CRL-----'), 'latin1') : undefined;
   const options: SecureContextOptions = { cert, key, ca, ...(crl ? { crl } : {}) };
   try {
     createSecureContext(options);

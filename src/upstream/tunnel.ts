@@ -49,6 +49,20 @@ export function splice(
       s.setTimeout?.(idleTimeoutMs);
       s.on('timeout', onTimeout);
     }
+    // A side that closed completely can receive nothing more, and pipe() stops reading from
+    // the other side once its destination is gone, which would leave it open forever. Let the
+    // other side flush what it still owes, then close it too. (A TLS client socket closes as
+    // soon as it has ended, unlike a half-open TCP socket.)
+    const closeOther = (other: Duplex) => () => {
+      if (other.destroyed) return;
+      if (other.writableFinished) other.destroy();
+      else {
+        other.end();
+        other.once('finish', () => other.destroy());
+      }
+    };
+    client.once('close', closeOther(upstream));
+    upstream.once('close', closeOther(client));
     client.pipe(upstream);
     upstream.pipe(client);
   });
