@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { parseHostPort } from './host-port.js';
+import { compileHostPattern, PatternError } from '../policy/patterns.js';
 
 const Duration = z
   .union([z.number(), z.string()])
@@ -22,7 +23,20 @@ const Port = z.number().int().min(1).max(65535);
 const Rule = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_.:[\]-]+$/, 'use letters, digits and - _ . : only').optional(),
   action: z.enum(['allow', 'deny']),
-  hosts: z.array(z.string()).min(1),
+  // Patterns are checked here, not only when the policy compiles, so that one run reports
+  // every bad pattern together with every other problem in the file.
+  hosts: z
+    .array(
+      z.string().superRefine((pattern, ctx) => {
+        try {
+          compileHostPattern(pattern);
+        } catch (err) {
+          if (!(err instanceof PatternError)) throw err;
+          ctx.addIssue({ code: 'custom', message: err.message });
+        }
+      }),
+    )
+    .min(1),
   ports: z.array(Port).min(1).optional(),
   identities: z.array(z.string()).min(1).optional(),
   enforcement: z.enum(['enforce', 'report']).optional(),
@@ -46,7 +60,17 @@ export const ConfigSchema = z.strictObject({
       allowPrivate: z.boolean().default(false),
       connectPorts: z.array(Port).min(1).default([443, 80]),
       enforcement: z.enum(['enforce', 'report']).default('enforce'),
-      rules: z.array(Rule).default([]),
+      rules: z
+        .array(Rule)
+        .default([])
+        .superRefine((rules, ctx) => {
+          const seen = new Set<string>();
+          rules.forEach((rule, i) => {
+            if (rule.id === undefined) return;
+            if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate rule id "${rule.id}"` });
+            seen.add(rule.id);
+          });
+        }),
     })
     .prefault({}),
   auth: z

@@ -247,14 +247,15 @@ const ERRNO: Record<string, ErrorCode> = {
 };
 
 /** Maps any thrown value to a ProxyError; `where` (an address) goes into the detail. */
-export function toProxyError(err: unknown, where?: string): ProxyError {
+export function toProxyError(err: unknown, where?: string, depth = 0): ProxyError {
   if (err instanceof ProxyError) return err;
   const code = (err as { code?: unknown } | null)?.code;
   const mapped = typeof code === 'string' ? ERRNO[code] : undefined;
   if (mapped) return new ProxyError(mapped, where ? `${where} (${code as string})` : (code as string), { cause: err });
   const cause = (err as { cause?: unknown } | null)?.cause;
-  if (cause && cause !== err) {
-    const inner = toProxyError(cause, where);
+  // Causes can form cycles; a few levels are all any real error chain has.
+  if (cause && cause !== err && depth < 8) {
+    const inner = toProxyError(cause, where, depth + 1);
     if (inner.code !== 'internal') return inner;
   }
   return new ProxyError('internal', undefined, { cause: err });

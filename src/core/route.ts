@@ -1,4 +1,4 @@
-import { decideAddress, decideHost, defaultDecision, isRefusal } from '../policy/decide.js';
+import { decideAddress, decideHost, decideWithoutAddress, isRefusal } from '../policy/decide.js';
 import type { Decision, RequestFacts } from '../policy/types.js';
 import { bypassesProxy } from '../upstream/no-proxy.js';
 import type { ParentProxy } from '../upstream/parent-proxy.js';
@@ -37,7 +37,7 @@ export async function route(facts: RequestFacts, ctx: ProxyContext, record: Prox
     // The parent resolves names; only an IP literal can be checked here.
     const decision =
       facts.dest.hostKind === 'name'
-        ? (hostDecision ?? defaultDecision(policy, facts))
+        ? decideWithoutAddress(policy, facts, hostDecision)
         : decideAddress(policy, facts, facts.dest.host, hostDecision, ctx.self);
     record.decision = decision;
     if (isRefusal(decision)) throw refusal(decision);

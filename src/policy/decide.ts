@@ -30,16 +30,24 @@ function fromRule(rule: CompiledRule, facts: RequestFacts, phase: 'host' | 'ip',
   return d;
 }
 
+function isReportedDenial(d: Decision | undefined): boolean {
+  return d !== undefined && d.verdict === 'deny' && d.enforcement === 'report';
+}
+
 /**
  * Phase one, on the requested name (or IP literal), before any DNS lookup: the port list and
  * the first rule whose patterns match. Undefined means "no rule spoke; decide after resolving".
  * An address rule (CIDR) never allows a name by itself: it decides IP literals, and lifts the
  * private-address guard for names that a name rule allowed.
+ *
+ * A report-mode denial does not stop the search: the rules after it still decide (an enforced
+ * deny still refuses), and the denial rides along on the result to be logged as would-deny.
  */
 export function decideHost(policy: CompiledPolicy, facts: RequestFacts): Decision | undefined {
   const { dest } = facts;
+  let reported: Decision | undefined;
   if (!policy.connectPorts.has(dest.port)) {
-    return {
+    const d: Decision = {
       verdict: 'deny',
       ruleId: 'connect-ports',
       phase: 'host',
@@ -47,6 +55,8 @@ export function decideHost(policy: CompiledPolicy, facts: RequestFacts): Decisio
       hint: `add ${dest.port} to --connect-ports (policy.connectPorts)`,
       enforcement: policy.enforcement,
     };
+    if (isRefusal(d)) return d;
+    reported = d;
   }
   for (const rule of policy.rules) {
     if (!applies(rule, facts)) continue;
@@ -54,12 +64,38 @@ export function decideHost(policy: CompiledPolicy, facts: RequestFacts): Decisio
       dest.hostKind === 'name'
         ? rule.names.some((p) => matchesName(p, dest.host))
         : rule.addresses.some((p) => matchesAddress(p, dest.host));
-    if (hit) return fromRule(rule, facts, 'host');
+    if (!hit) continue;
+    const d = fromRule(rule, facts, 'host');
+    if (isRefusal(d)) return d;
+    if (isReportedDenial(d)) {
+      reported ??= d;
+      continue;
+    }
+    return reported ? { ...d, reported } : d;
   }
   // In allow-list mode a name no rule names is refused here, without a DNS lookup that would
   // leak it; address rules still decide IP literals and what allowed names resolve to.
-  if (dest.hostKind === 'name' && policy.defaultVerdict === 'deny') return defaultDecision(policy, facts);
-  return undefined;
+  if (dest.hostKind === 'name' && policy.defaultVerdict === 'deny') {
+    const d = defaultDecision(policy, facts);
+    if (isRefusal(d)) return d;
+    reported ??= d;
+  }
+  return reported;
+}
+
+/** Splits a phase-one result into what was decided and what is only to be reported. */
+function unpack(host: Decision | undefined): { decided: Decision | undefined; reported: Decision | undefined } {
+  if (host && isReportedDenial(host)) return { decided: undefined, reported: host };
+  if (!host) return { decided: undefined, reported: undefined };
+  const { reported, ...decided } = host;
+  return { decided, reported };
+}
+
+/** The final word: a refusal stands; otherwise a report-mode denial met on the way is logged. */
+function settle(final: Decision, reported: Decision | undefined, address?: string): Decision {
+  // The first report-mode denial is the most specific one (a rule before the default).
+  const out = isRefusal(final) || !reported ? final : reported;
+  return address ? { ...out, address } : out;
 }
 
 /**
@@ -86,11 +122,21 @@ export function decideAddress(
       address: ip,
     };
   }
+  let { decided, reported } = unpack(hostDecision);
+  let allowedByAddress: Decision | undefined;
   for (const rule of policy.rules) {
     if (rule.addresses.length === 0 || !applies(rule, facts)) continue;
-    if (rule.addresses.some((p) => p.kind === 'cidr' && matchesAddress(p, ip))) return fromRule(rule, facts, 'ip', ip);
+    if (!rule.addresses.some((p) => p.kind === 'cidr' && matchesAddress(p, ip))) continue;
+    const d = fromRule(rule, facts, 'ip', ip);
+    if (isRefusal(d)) return d;
+    if (isReportedDenial(d)) {
+      reported ??= d;
+      continue;
+    }
+    allowedByAddress = d;
+    break;
   }
-  if (!policy.allowPrivate) {
+  if (!policy.allowPrivate && !allowedByAddress) {
     const { cls, via } = classifyAddress(ip);
     if (cls !== 'public') {
       const what = via ? `${ip} (which embeds ${via})` : ip;
@@ -106,8 +152,14 @@ export function decideAddress(
       };
     }
   }
-  if (hostDecision) return { ...hostDecision, address: ip };
-  return defaultDecision(policy, facts, ip);
+  if (decided && decided.verdict === 'deny') decided = undefined;
+  return settle(allowedByAddress ?? decided ?? defaultDecision(policy, facts, ip), reported, ip);
+}
+
+/** Phase two when a parent proxy resolves the name: only the host decision and the default. */
+export function decideWithoutAddress(policy: CompiledPolicy, facts: RequestFacts, hostDecision: Decision | undefined): Decision {
+  const { decided, reported } = unpack(hostDecision);
+  return settle(decided ?? defaultDecision(policy, facts), reported);
 }
 
 export function defaultDecision(policy: CompiledPolicy, facts: RequestFacts, address?: string): Decision {

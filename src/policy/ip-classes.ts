@@ -51,7 +51,10 @@ const V6: Array<[string, number, AddressClass]> = [
 ];
 
 /** Well-known cloud metadata endpoints get their own class so log lines say what was at stake. */
-const METADATA = new Set(['169.254.169.254', '169.254.170.2', '100.100.100.200', 'fd00:ec2::254']);
+const METADATA = new BlockList();
+for (const ip of ['169.254.169.254', '169.254.170.2', '100.100.100.200']) METADATA.addAddress(ip, 'ipv4');
+// A BlockList compares addresses, not spellings: fd00:ec2:0:0:0:0:0:254 matches too.
+METADATA.addAddress('fd00:ec2::254', 'ipv6');
 
 function buildLists(table: Array<[string, number, AddressClass]>, family: 'ipv4' | 'ipv6') {
   return table.map(([net, prefix, cls]) => {
@@ -113,7 +116,7 @@ export interface AddressClassification {
 export function classifyAddress(ip: string): AddressClassification {
   const family = isIP(ip);
   if (family === 4) {
-    if (METADATA.has(ip)) return { cls: 'metadata' };
+    if (METADATA.check(ip, 'ipv4')) return { cls: 'metadata' };
     if (ip === '255.255.255.255') return { cls: 'broadcast' };
     for (const { list, cls } of V4_LISTS) if (list.check(ip, 'ipv4')) return { cls };
     return { cls: 'public' };
@@ -124,7 +127,7 @@ export function classifyAddress(ip: string): AddressClassification {
       const inner = classifyAddress(v4);
       if (inner.cls !== 'public') return { cls: inner.cls, via: v4 };
     }
-    if (METADATA.has(ip.toLowerCase())) return { cls: 'metadata' };
+    if (METADATA.check(ip, 'ipv6')) return { cls: 'metadata' };
     for (const { list, cls } of V6_LISTS) if (list.check(ip, 'ipv6')) return { cls };
     return { cls: 'public' };
   }

@@ -18,6 +18,11 @@ export interface Decision {
   hint?: string;
   /** Set once the name was resolved: the address the decision was about. */
   address?: string;
+  /**
+   * A report-mode denial met on the way to this allow. It is what gets logged (as would-deny)
+   * once the request is finally allowed; never enforced.
+   */
+  reported?: Decision;
   /** For inspect mode: what to do with an allowed TLS connection. */
   inspect?: 'intercept' | 'passthrough';
 }

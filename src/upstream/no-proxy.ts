@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
 import { compileHostPattern, matchesAddress, type HostPattern } from '../policy/patterns.js';
 import type { Destination } from '../core/destination.js';
 
@@ -35,7 +36,9 @@ export function parseNoProxy(list: string | string[]): NoProxyEntry[] {
       }
       return { source, port, match: (d) => d.hostKind !== 'name' && matchesAddress(p, d.host) };
     }
-    const domain = text.replace(/^\*?\./, '').replace(/\.$/, '');
+    const bare = text.replace(/^\*?\./, '').replace(/\.$/, '');
+    // Targets are compared in punycode, so entries must be too (bücher.de -> xn--bcher-kva.de).
+    const domain = domainToASCII(bare) || bare;
     return {
       source,
       port,
