@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'auth_invalid'
   | 'dns_not_found'
   | 'dns_timeout'
+  | 'dns_failed'
   | 'connect_refused'
   | 'connect_unreachable'
   | 'connect_timeout'
@@ -88,6 +89,12 @@ const TABLE: Record<ErrorCode, ErrorSpec> = {
     proxyStatus: 'dns_timeout',
     message: 'DNS lookup for the destination timed out',
     hint: 'the proxy\'s resolver did not answer; check its DNS configuration',
+  },
+  dns_failed: {
+    status: 502,
+    proxyStatus: 'dns_error',
+    message: 'DNS lookup for the destination failed',
+    hint: 'the proxy\'s resolver is unreachable or failing; check the proxy\'s DNS (/etc/resolv.conf, cluster DNS)',
   },
   connect_refused: {
     status: 502,
@@ -228,7 +235,9 @@ const ERRNO: Record<string, ErrorCode> = {
   ENOTFOUND: 'dns_not_found',
   EAI_NONAME: 'dns_not_found',
   EAI_NODATA: 'dns_not_found',
-  EAI_AGAIN: 'dns_timeout',
+  // EAI_AGAIN is "temporary failure": the resolver is unreachable, refused or timed out.
+  EAI_AGAIN: 'dns_failed',
+  EAI_FAIL: 'dns_failed',
   ECONNREFUSED: 'connect_refused',
   EHOSTUNREACH: 'connect_unreachable',
   ENETUNREACH: 'connect_unreachable',

@@ -128,7 +128,9 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
       const verify = socket.authorizationError;
       // A client that connects and leaves without a word is not worth a log line.
       if (err.code === 'ECONNRESET' && !verify && socket.bytesWritten === 0) return;
-      const record = newRecord(instance, 'tls_error', clientAddress(socket));
+      // A refused socket has already lost its peer address; the TCP socket under it still has it.
+      const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
+      const record = newRecord(instance, 'tls_error', clientAddress(socket.remoteAddress ? socket : (raw ?? socket)));
       record.error = 'tls_handshake';
       record.errorDetail = tlsFailureReason(err, verify);
       publishRecord(record);
@@ -189,6 +191,8 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
       const cut = ctx.state.tunnels.size;
       for (const t of ctx.state.tunnels) t.destroy();
       server.closeAllConnections();
+      // A cut tunnel publishes its record once its sockets have closed; wait for those lines.
+      for (let i = 0; i < 40 && ctx.state.tunnels.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
       await closed;
       await new Promise<void>((resolve) => (adminServer ? adminServer.close(() => resolve()) : resolve()));
       adminServer?.closeAllConnections();

@@ -18,7 +18,7 @@ export async function resolveDestination(dest: Destination, timeoutMs: number): 
     return answers.map((a) => a.address);
   } catch (err) {
     const e = toProxyError(err);
-    if (e.code === 'dns_not_found' || e.code === 'dns_timeout') {
+    if (e.code === 'dns_not_found' || e.code === 'dns_timeout' || e.code === 'dns_failed') {
       throw new ProxyError(e.code, `${dest.host} (${(err as { code?: string }).code ?? e.code})`, { cause: err });
     }
     throw e;

@@ -1,4 +1,6 @@
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { readsIntoSharedBuffer, relayTo } from './fast-read.js';
 
 export interface TunnelResult {
   /** Client to destination. */
@@ -64,6 +66,7 @@ export function splice(
     client.once('close', closeOther(upstream));
     upstream.once('close', closeOther(client));
     client.pipe(upstream);
-    upstream.pipe(client);
+    if (readsIntoSharedBuffer(upstream)) relayTo(upstream as Socket, client);
+    else upstream.pipe(client);
   });
 }

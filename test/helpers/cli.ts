@@ -17,8 +17,10 @@ export interface CliProxy {
 }
 
 /** Runs `egresskit <args>` and waits until it logs "listening" (or exits, which rejects). */
-export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliProxy> {
-  const child = spawn(process.execPath, [BIN, ...args], {
+export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}, prefix: string[] = []): Promise<CliProxy> {
+  // `prefix` runs the CLI under another command, e.g. ['ip', 'netns', 'exec', NAME].
+  const argv = [...prefix, process.execPath, BIN, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

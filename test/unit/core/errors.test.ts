@@ -15,6 +15,7 @@ const STATUS = {
   auth_invalid: 407,
   dns_not_found: 502,
   dns_timeout: 504,
+  dns_failed: 502,
   connect_refused: 502,
   connect_unreachable: 502,
   connect_timeout: 504,
@@ -40,6 +41,7 @@ const ALL_CODES = Object.keys(STATUS) as ErrorCode[];
 /** RFC 9209 section 2.3 proxy error types. */
 const RFC9209_TYPES = new Set([
   'dns_timeout',
+  'dns_failed',
   'dns_error',
   'destination_not_found',
   'destination_unavailable',
@@ -120,7 +122,8 @@ describe('toProxyError', () => {
     ['ENOTFOUND', 'dns_not_found'],
     ['EAI_NONAME', 'dns_not_found'],
     ['EAI_NODATA', 'dns_not_found'],
-    ['EAI_AGAIN', 'dns_timeout'],
+    ['EAI_AGAIN', 'dns_failed'],
+    ['EAI_FAIL', 'dns_failed'],
     ['ECONNREFUSED', 'connect_refused'],
     ['EHOSTUNREACH', 'connect_unreachable'],
     ['ENETUNREACH', 'connect_unreachable'],

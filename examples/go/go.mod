@@ -1,0 +1,3 @@
+module egresskit-example
+
+go 1.19
