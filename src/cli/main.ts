@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCertsCommands } from './certs-command.js';
 import { registerConfigCommands } from './config-command.js';
+import { registerK8sCommands } from './k8s-command.js';
 import { registerProxyCommands } from './proxy-commands.js';
 import { UsageError } from './usage-error.js';
 
@@ -14,6 +15,7 @@ export async function main(argv: string[]): Promise<void> {
   registerProxyCommands(program);
   registerCertsCommands(program);
   registerConfigCommands(program);
+  registerK8sCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

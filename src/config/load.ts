@@ -72,6 +72,11 @@ export function parseConfig(raw: unknown, source = 'configuration'): Config {
     if (err instanceof PolicyError) throw new ConfigError(`invalid configuration in ${source}:\n  ${err.path}: ${err.message}`);
     throw err;
   }
+  if (config.mode !== 'mtls' && config.tls) {
+    throw new ConfigError(
+      `invalid configuration in ${source}:\n  tls: TLS settings are for mtls mode; run \`egresskit mtls\` (or set mode: mtls) to use them`,
+    );
+  }
   if (config.mode === 'mtls') {
     const tls = config.tls ?? { reloadInterval: 5000 };
     if (!tls.dir && !(tls.cert && tls.key && tls.clientCa)) {

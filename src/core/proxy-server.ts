@@ -60,6 +60,7 @@ function listen(server: NetServer, host: string, port: number): Promise<AddressI
 }
 
 export async function startProxy(config: Config, options: StartOptions = {}): Promise<ProxyHandle> {
+  if (config.mode === 'inspect') throw new Error('inspect mode is not available yet; use forward or mtls');
   const instance = randomUUID();
   const listenAt = parseHostPort(config.listen)!;
   const adminAt = config.admin === 'off' ? undefined : parseHostPort(config.admin)!;
@@ -149,19 +150,25 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
   }
 
   const listener: NetServer = front ?? server;
-  const bound = await listen(listener, listenAt.host, listenAt.port);
-  ports.push(bound.port);
   let adminServer: HttpServer | undefined;
   let adminBound: AddressInfo | undefined;
-  if (adminAt) {
-    adminServer = createAdminServer({ ready: () => listener.listening && !ctx.state.draining }, metrics.registry);
-    try {
+  let bound: AddressInfo;
+  try {
+    bound = await listen(listener, listenAt.host, listenAt.port);
+    ports.push(bound.port);
+    if (adminAt) {
+      adminServer = createAdminServer({ ready: () => listener.listening && !ctx.state.draining }, metrics.registry);
       adminBound = await listen(adminServer, adminAt.host, adminAt.port);
-    } catch (err) {
-      server.close();
-      throw err;
+      ports.push(adminBound.port);
     }
-    ports.push(adminBound.port);
+  } catch (err) {
+    // A library caller that fails to start must not be left with subscribers and timers.
+    if (listener.listening) listener.close();
+    stopWatching?.();
+    metrics.detach();
+    detachLog?.();
+    await ctx.agent.close().catch(() => undefined);
+    throw err;
   }
 
   const scheme = spec.kind === 'tls' ? 'https' : 'http';

@@ -6,16 +6,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startCli, type CliProxy } from '../helpers/cli.js';
 import { curl } from '../helpers/exec.js';
-import { openSocket, rawExchange, readUntil, statusOf } from '../helpers/raw.js';
+import { freePort, openSocket, rawExchange, readUntil, statusOf } from '../helpers/raw.js';
 import { startHttpUpstream, type Upstream } from '../helpers/upstream.js';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('forward: upstream failures become clear statuses', () => {
   let http: Upstream;

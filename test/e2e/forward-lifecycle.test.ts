@@ -7,16 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { runCli, startCli, type CliProxy } from '../helpers/cli.js';
 import { curl } from '../helpers/exec.js';
-import { openSocket, rawExchange, readUntil, statusOf } from '../helpers/raw.js';
+import { freePort, openSocket, rawExchange, readUntil, statusOf } from '../helpers/raw.js';
 import { startHttpUpstream, type Upstream } from '../helpers/upstream.js';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function get(url: string): Promise<{ status: number; text: string }> {
   const res = await fetch(url);
@@ -227,5 +220,17 @@ describe('CLI: configuration errors', () => {
     const cfg = JSON.parse(check.stdout);
     assert.equal(cfg.listen, '0.0.0.0:8443');
     assert.deepEqual(cfg.policy.connectPorts, [443, 80]);
+  });
+});
+
+describe('library: startProxy', () => {
+  it('a failed start (port in use) leaves no subscribers behind and throws the errno', async () => {
+    const { startProxy, recordChannel } = await import('../../src/index.js');
+    const first = await startProxy({ listen: '127.0.0.1:0', admin: 'off' });
+    const before = recordChannel.hasSubscribers;
+    await assert.rejects(startProxy({ listen: `127.0.0.1:${first.address.port}`, admin: 'off' }), /EADDRINUSE/);
+    assert.equal(recordChannel.hasSubscribers, before);
+    await first.close(0);
+    assert.equal(first.ready(), false);
   });
 });

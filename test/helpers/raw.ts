@@ -1,4 +1,4 @@
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 
 /** Sends raw bytes to a port and collects everything until the peer closes (or a timeout). */
 export function rawExchange(port: number, payload: string | Buffer, timeoutMs = 5000): Promise<string> {
@@ -62,4 +62,13 @@ export function readUntil(socket: Socket, marker: string, timeoutMs = 5000): Pro
 
 export function statusOf(response: string): number {
   return Number(/^HTTP\/1\.[01] (\d{3})/.exec(response)?.[1] ?? 0);
+}
+
+/** A port that was free a moment ago, for the few tests that must know a port before a start. */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }

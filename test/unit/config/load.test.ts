@@ -277,3 +277,15 @@ describe('configJsonSchema', () => {
     assert.doesNotThrow(() => JSON.stringify(schema));
   });
 });
+
+describe('parseConfig: TLS settings belong to mtls mode', () => {
+  test('tls in forward mode is refused with the command to use instead', () => {
+    assert.throws(
+      () => parseConfig({ mode: 'forward', tls: { dir: '/etc/egresskit/tls' } }),
+      (err: unknown) => err instanceof ConfigError && /TLS settings are for mtls mode; run `egresskit mtls`/.test(err.message),
+    );
+  });
+  test('tls in mtls mode is accepted', () => {
+    assert.equal(parseConfig({ mode: 'mtls', tls: { dir: '/etc/egresskit/tls' } }).tls?.dir, '/etc/egresskit/tls');
+  });
+});

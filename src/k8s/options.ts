@@ -1,0 +1,76 @@
+import { K8sError } from './errors.js';
+import type { RenderMode } from './modes.js';
+
+export type IssuerKind = 'Issuer' | 'ClusterIssuer';
+
+export interface CertManagerOptions {
+  /** An existing CA issuer; when absent a self-signed bootstrap CA and its Issuer are rendered. */
+  issuer?: { name: string; kind: IssuerKind };
+}
+
+export interface RenderOptions {
+  mode: RenderMode;
+  namespace: string;
+  image: string;
+  replicas: number;
+  /** A parsed egresskit config file; the Kubernetes-specific settings are laid over it. */
+  config?: unknown;
+  /** Names the config in error messages (the file path). */
+  configSource?: string;
+  /** mtls only: cert-manager Certificates instead of a Secret created by hand. */
+  certManager?: CertManagerOptions;
+  /** Adds a Namespace document (the kustomize bases do, so `kubectl apply -k` works on a fresh cluster). */
+  createNamespace?: boolean;
+  /** Where the example workload NetworkPolicy goes; absent: no namespace, so `kubectl apply -n NS` decides. */
+  workloadNamespace?: string;
+}
+
+// Kept in step with package.json's version by a unit test.
+export const DEFAULT_IMAGE = 'ghcr.io/egresskit/egresskit:0.1.0';
+export const DEFAULT_NAMESPACE = 'egresskit';
+export const DEFAULT_REPLICAS = 2;
+export const MAX_REPLICAS = 1000;
+
+// DNS-1123 label (namespaces) and subdomain (most object names), as the API server checks them.
+const LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function checkNamespace(value: string, flag = '--namespace'): string {
+  if (!LABEL.test(value)) {
+    throw new K8sError(`${flag} '${value}' is not a valid namespace: use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit`);
+  }
+  return value;
+}
+
+export function checkObjectName(value: string, flag: string): string {
+  if (!SUBDOMAIN.test(value)) {
+    throw new K8sError(`${flag} '${value}' is not a valid Kubernetes name: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`);
+  }
+  return value;
+}
+
+export function checkImage(value: string): string {
+  if (value === '' || /\s/.test(value)) {
+    throw new K8sError(`--image '${value}' is not an image reference: use e.g. --image ghcr.io/egresskit/egresskit:0.1.0 or registry.corp/egresskit@sha256:...`);
+  }
+  return value;
+}
+
+export function parseReplicas(value: string | number): number {
+  const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_REPLICAS) {
+    throw new K8sError(`--replicas '${value}' must be a whole number from 1 to ${MAX_REPLICAS} (2 or more keeps the proxy up while a node drains)`);
+  }
+  return n;
+}
+
+export function checkRenderOptions(options: RenderOptions): void {
+  checkNamespace(options.namespace);
+  checkImage(options.image);
+  parseReplicas(options.replicas);
+  if (options.workloadNamespace !== undefined) checkNamespace(options.workloadNamespace, '--workload-namespace');
+  if (options.certManager && options.mode !== 'mtls') {
+    throw new K8sError(`--cert-manager only applies to mtls (the ${options.mode} proxy has no certificates): drop --cert-manager, or render mtls`);
+  }
+  if (options.certManager?.issuer) checkObjectName(options.certManager.issuer.name, '--issuer');
+}

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { stringify } from 'yaml';
+import { ConfigError, deepMerge, parseConfig } from '../config/load.js';
+import { parseHostPort } from '../config/host-port.js';
+import { DEFAULT_LISTEN, type Config } from '../config/schema.js';
+import { formatDuration } from './durations.js';
+import { K8sError } from './errors.js';
+import type { RenderMode } from './modes.js';
+import { TLS_DIR } from './names.js';
+
+export interface ProxyConfig {
+  config: Config;
+  /** The config file as it goes into the ConfigMap; `egresskit config check` accepts it. */
+  yaml: string;
+  sha256: string;
+  proxyPort: number;
+  adminPort: number;
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '']);
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A listen address a Service can reach: all interfaces, a real port. */
+function podPort(config: Config, field: 'listen' | 'admin', source: string): number {
+  const text = config[field];
+  const hp = parseHostPort(text);
+  if (!hp || !WILDCARDS.has(hp.host) || hp.port === 0) {
+    throw new K8sError(
+      `${source}: ${field} is '${text}', which a Service cannot reach: in a Pod listen on all interfaces with a fixed port, e.g. ${field}: 0.0.0.0:${parseHostPort(DEFAULT_LISTEN.forward)!.port}`,
+    );
+  }
+  return hp.port;
+}
+
+/**
+ * The egresskit config for a Pod: the user's file (if any) with what the manifests rely on laid
+ * over it (mode, addresses, the mounted TLS directory), validated by the same parseConfig the
+ * proxy runs, so a rendered ConfigMap never fails at startup.
+ */
+export function buildProxyConfig(mode: RenderMode, raw: unknown = {}, source = 'the config file'): ProxyConfig {
+  if (raw === null || raw === undefined) raw = {};
+  if (!isMapping(raw)) throw new K8sError(`${source}: the config file must be a YAML mapping (key: value)`);
+  if (raw.mode !== undefined && raw.mode !== mode) {
+    throw new K8sError(`${source} says mode: ${String(raw.mode)}, but you are rendering ${mode}: render ${String(raw.mode)}, or change mode in the file`);
+  }
+  const tls = isMapping(raw.tls) ? raw.tls : {};
+  if (mode === 'mtls') {
+    const paths = ['cert', 'key', 'clientCa'].filter((k) => tls[k] !== undefined);
+    if (paths.length > 0) {
+      throw new K8sError(
+        `${source}: tls.${paths.join(', tls.')} point at files that do not exist in the Pod; the manifests mount the Secret (tls.crt, tls.key, ca.crt) at ${TLS_DIR}: remove ${paths.map((p) => `tls.${p}`).join(', ')}`,
+      );
+    }
+  }
+  const overlay: Record<string, unknown> = { mode, ...(mode === 'mtls' ? { tls: { dir: TLS_DIR } } : {}) };
+  let config: Config;
+  try {
+    config = parseConfig(deepMerge(raw, overlay), source);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new K8sError(err.message, { cause: err });
+    throw err;
+  }
+  if (config.admin === 'off') {
+    throw new K8sError(`${source}: admin is off, but the Pod's readiness and liveness probes use it: remove admin, or set admin: 0.0.0.0:9090`);
+  }
+  const proxyPort = podPort(config, 'listen', source);
+  const adminPort = podPort(config, 'admin', source);
+  if (proxyPort === adminPort) throw new K8sError(`${source}: listen and admin both use port ${proxyPort}: give them different ports`);
+  const yaml = stringify(readable(config), { lineWidth: 0 });
+  return { config, yaml, sha256: createHash('sha256').update(yaml).digest('hex'), proxyPort, adminPort };
+}
+
+/** The parsed config with durations written the way people write them (30s, not 30000). */
+function readable(config: Config): unknown {
+  const timeouts = Object.fromEntries(Object.entries(config.timeouts).map(([k, v]) => [k, formatDuration(v)]));
+  const tls = config.tls && { ...config.tls, reloadInterval: formatDuration(config.tls.reloadInterval) };
+  const { mode, listen, ...rest } = config;
+  // mode and listen first: what a reader looks for.
+  return { mode, listen, ...rest, tls, timeouts };
+}
