@@ -220,6 +220,12 @@ describe('CLI: configuration errors', () => {
     const cfg = JSON.parse(check.stdout);
     assert.equal(cfg.listen, '0.0.0.0:8443');
     assert.deepEqual(cfg.policy.connectPorts, [443, 80]);
+    const secret = join(dir, 'parent.yaml');
+    await writeFile(secret, 'upstreamProxy: {url: "http://corp:hunter2@squid.corp:3128"}\n');
+    const shown = await runCli(['config', 'check', secret]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.doesNotMatch(shown.stdout, /hunter2/);
+    assert.match(shown.stdout, /http:\/\/corp:REDACTED@squid\.corp:3128/);
   });
 });
 
