@@ -6,6 +6,11 @@ import { registerProxyCommands } from './proxy-commands.js';
 import { UsageError } from './usage-error.js';
 
 export async function main(argv: string[]): Promise<void> {
+  // `egresskit k8s render ... | head` closes the pipe early; that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const program = new Command();
   program
     .name('egresskit')

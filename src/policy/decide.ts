@@ -146,7 +146,7 @@ export function decideAddress(
         ruleId: 'private-address',
         phase: 'ip',
         reason: `${named}${what}, a ${cls} address`,
-        hint: `allow this range with --allow ${via ?? ip}/${(via ?? ip).includes(':') ? 128 : 32} (or a wider CIDR), or all private ranges with --allow-private`,
+        hint: privateHint(via ?? ip, !decided && policy.defaultVerdict === 'deny'),
         enforcement: 'enforce',
         address: ip,
       };
@@ -154,6 +154,16 @@ export function decideAddress(
   }
   if (decided && decided.verdict === 'deny') decided = undefined;
   return settle(allowedByAddress ?? decided ?? defaultDecision(policy, facts, ip), reported, ip);
+}
+
+/**
+ * In allow-list mode nothing has allowed this address yet, so --allow-private alone would only
+ * trade this refusal for the default one: name the CIDR rule, which does both.
+ */
+function privateHint(ip: string, allowListMiss: boolean): string {
+  const cidr = `${ip}/${ip.includes(':') ? 128 : 32}`;
+  if (allowListMiss) return `allow it with --allow ${cidr} (or a wider CIDR): an address rule both allows it and lifts the private-address guard`;
+  return `allow this range with --allow ${cidr} (or a wider CIDR), or all private ranges with --allow-private`;
 }
 
 /** Phase two when a parent proxy resolves the name: only the host decision and the default. */
