@@ -20,7 +20,7 @@ usage: npm run bench -- [--quick] [--modes forward,mtls,inspect] [--no-install]
                   (direct, the ratio baseline, is always first). Overrides BENCH_PROXIES.
   --no-install    do not apt-get install missing tools (same as BENCH_NO_INSTALL=1)
 
-env: BENCH_PROXIES (default "direct tinyproxy egresskit-forward"), BENCH_HARNESS,
+env: BENCH_PROXIES (default "direct tinyproxy egresskit-forward stunnel-tinyproxy egresskit-mtls"), BENCH_HARNESS,
      BENCH_WORK, BENCH_RESULTS, EGRESSKIT_BIN, EGRESSKIT_ARGS, and every knob of the
      harness (BENCH_DURATION, BENCH_CONCURRENCY, BENCH_HOLD_TUNNELS, BENCH_BIG_SIZE, ...).
 EOF
@@ -63,7 +63,7 @@ if [[ -n $modes ]]; then
     esac
   done
 else
-  proxies=${BENCH_PROXIES:-direct tinyproxy egresskit-forward}
+  proxies=${BENCH_PROXIES:-direct tinyproxy egresskit-forward stunnel-tinyproxy egresskit-mtls}
 fi
 [[ " $proxies " == *" direct "* ]] || { log "adding 'direct' (every ratio is to it)"; proxies="direct $proxies"; }
 
