@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCertsCommands } from './certs-command.js';
 import { registerConfigCommands } from './config-command.js';
@@ -14,7 +15,8 @@ export async function main(argv: string[]): Promise<void> {
   const program = new Command();
   program
     .name('egresskit')
-    .description('Egress proxies for Kubernetes: forward, inspect and mtls modes, certificates, manifests.')
+    .description('Egress proxies for Kubernetes: forward and mtls proxies, certificates, manifests.')
+    .version(packageVersion(), '-V, --version')
     .exitOverride()
     .showHelpAfterError();
   registerProxyCommands(program);
@@ -35,5 +37,15 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     throw err;
+  }
+}
+
+/** dist/src/cli/main.js -> the package root's package.json (also in the container image). */
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
 }

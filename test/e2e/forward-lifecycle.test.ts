@@ -240,3 +240,17 @@ describe('library: startProxy', () => {
     assert.equal(first.ready(), false);
   });
 });
+
+describe('CLI: basics', () => {
+  it('--version prints the package version; --help lists the commands', async () => {
+    const v = await runCli(['--version']);
+    assert.equal(v.code, 0);
+    assert.match(v.stdout, /^\d+\.\d+\.\d+/);
+    const h = await runCli(['--help']);
+    assert.equal(h.code, 0);
+    for (const cmd of ['forward', 'mtls', 'certs', 'config', 'k8s']) assert.match(h.stdout, new RegExp(`\\b${cmd}\\b`));
+    const bad = await runCli(['forwrd']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown command 'forwrd'/);
+  });
+});
