@@ -20,6 +20,30 @@ export interface Upstream {
 function handler(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://x');
   if (url.pathname === '/hang') return;
+  const status = /^\/status\/(\d{3})$/.exec(url.pathname);
+  if (status) {
+    res.writeHead(Number(status[1]), { 'x-status': status[1] });
+    res.end();
+    return;
+  }
+  if (url.pathname === '/trailers') {
+    res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
+    res.write('part one, ');
+    res.addTrailers({ 'x-checksum': 'abc123' });
+    res.end('part two');
+    return;
+  }
+  if (url.pathname === '/cookies') {
+    res.writeHead(200, [['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['content-length', '0']]);
+    res.end();
+    return;
+  }
+  if (url.pathname === '/truncate') {
+    res.writeHead(200, { 'content-length': '100000' });
+    res.write(Buffer.alloc(1000, 'x'));
+    setTimeout(() => res.socket?.destroy(), 50);
+    return;
+  }
   if (url.pathname === '/bytes') {
     let left = Number(url.searchParams.get('n') ?? 0);
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(left) });
