@@ -1,25 +1,10 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import {
-  assertNoneExist,
-  certFiles,
-  CertsError,
-  createCA,
-  describeCerts,
-  formatCertDescription,
-  issueCert,
-  k8sTlsSecretYaml,
-  KEY_TYPES,
-  loadCA,
-  parsePemBlocks,
-  parseSans,
-  RSA_KEY_SIZES,
-  writeFilesSafely,
-  writeMtlsBundle,
-  type CertKind,
-  type KeyType,
-} from '../certs/index.js';
+import { CertsError } from '../certs/errors.js';
+import type { CertKind } from '../certs/issue.js';
+import { KEY_TYPES, RSA_KEY_SIZES, type KeyType } from '../certs/keys.js';
+import { parseSans } from '../certs/sans.js';
 import { UsageError } from './usage-error.js';
 
 export interface CertsCommandIO {
@@ -115,6 +100,12 @@ function proxyHost(sans: string[]): string {
   return 'localhost';
 }
 
+/**
+ * The X.509 machinery (@peculiar/x509 and its dependencies, ~20 MiB of RSS) loads only when a
+ * certs command runs, not in every proxy process.
+ */
+const certsLibrary = () => import('../certs/index.js');
+
 export function registerCertsCommands(program: Command, io: CertsCommandIO = {}): void {
   const write = io.write ?? ((text: string) => void process.stdout.write(text));
   const certs = program.command('certs').description('Create and inspect certificates: an mTLS bundle, a CA, server/client certificates, Kubernetes Secrets.');
@@ -132,6 +123,7 @@ export function registerCertsCommands(program: Command, io: CertsCommandIO = {})
       const { days, keyType, rsaBits } = parseKeyFlags(opts);
       const sans = opts.san?.length ? opts.san : undefined;
       if (sans) checkSans(sans);
+      const { writeMtlsBundle } = await certsLibrary();
       const written = await userFacing(() => writeMtlsBundle(opts.out, { sans, days, keyType, rsaBits, force: opts.force }));
       const file = (name: string) => shellQuote(join(opts.out, name));
       write(
@@ -154,6 +146,7 @@ export function registerCertsCommands(program: Command, io: CertsCommandIO = {})
     .option('--force', 'replace existing files')
     .action(async (opts: KeyFlags & { out: string; cn: string }) => {
       const { days, keyType, rsaBits } = parseKeyFlags(opts);
+      const { assertNoneExist, createCA, writeFilesSafely } = await certsLibrary();
       const written = await userFacing(async () => {
         if (!opts.force) await assertNoneExist(opts.out, ['ca.crt', 'ca.key']);
         const ca = await createCA({ cn: opts.cn, days, keyType, rsaBits });
@@ -194,6 +187,7 @@ export function registerCertsCommands(program: Command, io: CertsCommandIO = {})
       const { days, keyType, rsaBits } = parseKeyFlags(opts);
       const sans = opts.san ?? [];
       checkSans(sans);
+      const { assertNoneExist, certFiles, issueCert, loadCA, writeFilesSafely } = await certsLibrary();
       const written = await userFacing(async () => {
         const files = [`${name}.crt`, `${name}.key`, `${name}.pem`];
         if (!opts.force) await assertNoneExist(opts.out, files);
@@ -210,6 +204,7 @@ export function registerCertsCommands(program: Command, io: CertsCommandIO = {})
     .argument('<file>', 'PEM file with one or more certificates')
     .action(async (file: string) => {
       const text = await readInput(file, 'certificate file');
+      const { describeCerts, formatCertDescription, parsePemBlocks } = await certsLibrary();
       const descriptions = await userFacing(async () => describeCerts(text, file));
       let out = formatCertDescription(descriptions);
       const others = parsePemBlocks(text).filter((b) => b.label !== 'CERTIFICATE').map((b) => b.label);
@@ -229,6 +224,7 @@ export function registerCertsCommands(program: Command, io: CertsCommandIO = {})
       const certPem = await readInput(opts.cert, '--cert file');
       const keyPem = await readInput(opts.key, '--key file');
       const caPem = opts.ca === undefined ? undefined : await readInput(opts.ca, '--ca file');
+      const { k8sTlsSecretYaml } = await certsLibrary();
       write(await userFacing(async () => k8sTlsSecretYaml({ name: opts.name, namespace: opts.namespace, certPem, keyPem, caPem })));
     });
 }
