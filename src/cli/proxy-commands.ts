@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { DEFAULT_LISTEN } from '../config/schema.js';
-import { addProxyFlags, addTlsFlags, type ProxyFlags } from './proxy-flags.js';
+import { addInspectFlags, addProxyFlags, addTlsFlags, type ProxyFlags } from './proxy-flags.js';
 import { runProxy } from './run-proxy.js';
 
 export function registerProxyCommands(program: Command): void {
@@ -19,4 +19,13 @@ export function registerProxyCommands(program: Command): void {
       DEFAULT_LISTEN.mtls,
     ),
   ).action((flags: ProxyFlags) => runProxy('mtls', flags));
+
+  addInspectFlags(
+    addProxyFlags(
+      program
+        .command('inspect')
+        .description('TLS-intercepting proxy: decrypts CONNECT tunnels with its own CA and captures each exchange as a flow, with a web UI and HAR export'),
+      DEFAULT_LISTEN.inspect,
+    ),
+  ).action((flags: ProxyFlags) => runProxy('inspect', flags));
 }

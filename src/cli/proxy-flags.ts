@@ -46,6 +46,26 @@ export interface ProxyFlags {
   key?: string;
   clientCa?: string;
   crl?: string;
+  // inspect
+  ui?: string;
+  caDir?: string;
+  caCert?: string;
+  caKey?: string;
+  passthrough?: string[];
+  upstreamCa?: string[];
+  insecureUpstream?: boolean;
+  redact?: string[];
+  captureBytes?: number;
+}
+
+function repeat(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function byteCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--capture-bytes "${value}": expected a whole number of bytes, e.g. 1048576`);
+  return n;
 }
 
 /** The flags every proxy mode shares; each maps onto one config field (shown in the help). */
@@ -77,6 +97,19 @@ export function addTlsFlags(cmd: Command): Command {
     .option('--crl <file>', 'certificate revocation list, PEM (tls.crl)');
 }
 
+export function addInspectFlags(cmd: Command): Command {
+  return cmd
+    .option('--ui <host:port|off>', 'flows UI and API address; not loopback means a token in <ca-dir>/ui-token (inspect.ui) [default: 0.0.0.0:8081]')
+    .option('--ca-dir <dir>', 'where the interception CA (ca.crt, ca.key) is created once and reused (inspect.caDir) [default: ~/.egresskit]')
+    .option('--ca-cert <file>', 'use this CA certificate instead, e.g. from a Secret; needs --ca-key (inspect.caCert)')
+    .option('--ca-key <file>', 'the private key of --ca-cert (inspect.caKey)')
+    .option('--passthrough <pattern>', 'tunnel these hosts without interception, same patterns as --allow; repeatable (inspect.passthrough)', collect)
+    .option('--upstream-ca <file>', 'also trust this CA for upstream TLS, on top of the system store; repeatable (inspect.upstreamCa)', repeat)
+    .option('--insecure-upstream', 'do not verify upstream certificates (debugging only; logged and marked on flows) (inspect.insecureUpstream)')
+    .option('--redact <names>', 'header names stored as [REDACTED] in flows, e.g. authorization,cookie; repeatable (inspect.redact)', collect)
+    .option('--capture-bytes <n>', 'bytes of each body kept in a flow; the rest streams through uncaptured (inspect.bodyCapBytes) [default: 1048576]', byteCount);
+}
+
 function ruleList(kind: 'allow' | 'deny', patterns: string[] | undefined) {
   return (patterns ?? []).map((p, i) => ({ id: `--${kind}[${i}]`, action: kind, hosts: [p] }));
 }
@@ -93,6 +126,20 @@ export function rawConfigFromFlags(mode: Mode, flags: ProxyFlags): Record<string
     flags.tlsDir || flags.cert || flags.key || flags.clientCa || flags.crl
       ? { dir: flags.tlsDir, cert: flags.cert, key: flags.key, clientCa: flags.clientCa, crl: flags.crl }
       : undefined;
+  const inspect =
+    mode === 'inspect'
+      ? {
+          ui: flags.ui,
+          caDir: flags.caDir,
+          caCert: flags.caCert,
+          caKey: flags.caKey,
+          passthrough: flags.passthrough,
+          upstreamCa: flags.upstreamCa,
+          insecureUpstream: flags.insecureUpstream,
+          redact: flags.redact,
+          bodyCapBytes: flags.captureBytes,
+        }
+      : undefined;
   const overlay = {
     mode,
     listen: flags.listen,
@@ -107,6 +154,7 @@ export function rawConfigFromFlags(mode: Mode, flags: ProxyFlags): Record<string
     auth: { htpasswd: flags.users },
     upstreamProxy: flags.upstreamProxy || flags.upstreamBypass ? { url: flags.upstreamProxy, noProxy: flags.upstreamBypass } : undefined,
     tls,
+    inspect,
     timeouts: { drain: flags.drain },
     limits: { maxConnections: flags.maxConnections },
   };

@@ -3,6 +3,7 @@ import { ConfigError, parseConfig } from '../config/load.js';
 import type { Mode } from '../config/schema.js';
 import { startProxy } from '../core/proxy-server.js';
 import { HtpasswdError } from '../identity/htpasswd.js';
+import { InspectSetupError } from '../inspect/setup-error.js';
 import { TlsMaterialError } from '../listeners/tls-material.js';
 import { rawConfigFromFlags, type ProxyFlags } from './proxy-flags.js';
 import { UsageError } from './usage-error.js';
@@ -26,7 +27,7 @@ export async function runProxy(mode: Mode, flags: ProxyFlags): Promise<void> {
     handle = await startProxy(config, { logStream });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-    if (err instanceof HtpasswdError || err instanceof TlsMaterialError) throw new UsageError(err.message);
+    if (err instanceof HtpasswdError || err instanceof TlsMaterialError || err instanceof InspectSetupError) throw new UsageError(err.message);
     if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
       throw new UsageError(
         `cannot listen on ${e.address ?? '?'}:${e.port ?? '?'} (${e.code}); pick another address with --listen or --admin`,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { compilePolicy, PolicyError } from '../policy/compile.js';
-import { ConfigSchema, DEFAULT_LISTEN, type Config } from './schema.js';
+import { ConfigSchema, DEFAULT_LISTEN, InspectSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -77,6 +77,12 @@ export function parseConfig(raw: unknown, source = 'configuration'): Config {
       `invalid configuration in ${source}:\n  tls: TLS settings are for mtls mode; run \`egresskit mtls\` (or set mode: mtls) to use them`,
     );
   }
+  if (config.mode !== 'inspect' && config.inspect) {
+    throw new ConfigError(
+      `invalid configuration in ${source}:\n  inspect: inspect settings are for inspect mode; run \`egresskit inspect\` (or set mode: inspect) to use them`,
+    );
+  }
+  if (config.mode === 'inspect') config.inspect ??= InspectSchema.parse({});
   if (config.mode === 'mtls') {
     const tls = config.tls ?? { reloadInterval: 5000 };
     if (!tls.dir && !(tls.cert && tls.key && tls.clientCa)) {

@@ -43,6 +43,48 @@ const Rule = z.strictObject({
   inspect: z.enum(['intercept', 'passthrough']).optional(),
 });
 
+const HostPattern = z.string().superRefine((pattern, ctx) => {
+  try {
+    compileHostPattern(pattern);
+  } catch (err) {
+    if (!(err instanceof PatternError)) throw err;
+    ctx.addIssue({ code: 'custom', message: err.message });
+  }
+});
+
+/** Inspect mode (TLS interception with a flow store and a UI); only valid with mode: inspect. */
+export const InspectSchema = z
+  .strictObject({
+    /** The UI and flow API; "off" disables it. Not on loopback means a token is required. */
+    ui: z.union([HostPortText, z.literal('off')]).default('0.0.0.0:8081'),
+    /** Where the CA (ca.crt, ca.key) is created once and reused, and the UI token is written. */
+    caDir: z.string().min(1).default('~/.egresskit'),
+    /** A given CA instead (e.g. a mounted Secret); both or neither. */
+    caCert: z.string().min(1).optional(),
+    caKey: z.string().min(1).optional(),
+    /** Hosts tunnelled without interception (same patterns as policy hosts). */
+    passthrough: z.array(HostPattern).default([]),
+    /** Extra CAs trusted for upstream TLS, on top of the system store and NODE_EXTRA_CA_CERTS. */
+    upstreamCa: z.array(z.string().min(1)).default([]),
+    /** Skip upstream certificate verification (debugging only; logged loudly, flows are marked). */
+    insecureUpstream: z.boolean().default(false),
+    /** Header names whose values are stored as [REDACTED] in flows. */
+    redact: z.array(z.string().min(1)).default([]),
+    /** Bytes of each request and response body kept in a flow; the rest is streamed and counted. */
+    bodyCapBytes: z.number().int().min(0).default(1_048_576),
+    maxFlows: z.number().int().min(1).default(1000),
+    /** Captured body bytes across all flows. */
+    maxFlowBytes: z.number().int().min(0).default(256 * 1_048_576),
+    /** Minted leaf certificates kept (LRU). */
+    leafCacheSize: z.number().int().min(1).default(1000),
+  })
+  .refine((v) => (v.caCert === undefined) === (v.caKey === undefined), {
+    message: 'caCert and caKey go together: give both (--ca-cert and --ca-key) or neither',
+    path: ['caCert'],
+  });
+
+export type InspectConfig = z.output<typeof InspectSchema>;
+
 export const ConfigSchema = z.strictObject({
   mode: z.enum(['forward', 'mtls', 'inspect']).default('forward'),
   listen: HostPortText.optional(),
@@ -106,6 +148,7 @@ export const ConfigSchema = z.strictObject({
       drain: Duration.default(30_000),
     })
     .prefault({}),
+  inspect: InspectSchema.optional(),
   limits: z
     .strictObject({
       maxConnections: z.number().int().min(1).default(4096),

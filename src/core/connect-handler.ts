@@ -27,6 +27,12 @@ export function handleConnect(ctx: ProxyContext, req: IncomingMessage, socket: D
     detachEarlyErrors();
     socket.write(ESTABLISHED);
     record.status = 200;
+    // Inspect mode hands the answered tunnel to interception instead; the pipeline up to here is the same.
+    if (ctx.intercept?.wants(dest, record.decision)) {
+      const redial = () => openUpstream(r, dest, ctx.config.timeouts.connect, newRecord(ctx.instance, 'connect', record.client));
+      await ctx.intercept.run(ctx, { client: socket, upstream, head, record, dest, redial });
+      return;
+    }
     await runTunnel(ctx, socket, upstream, head, record);
   });
 }

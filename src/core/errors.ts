@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'connect_reset'
   | 'upstream_failed'
   | 'upstream_timeout'
+  | 'upstream_tls'
+  | 'misdirected'
   | 'parent_proxy_refused'
   | 'parent_proxy_auth'
   | 'too_many_connections'
@@ -131,6 +133,18 @@ const TABLE: Record<ErrorCode, ErrorSpec> = {
     proxyStatus: 'http_response_timeout',
     message: 'destination did not answer in time',
     hint: 'raise timeouts.idle if the destination is slow to answer',
+  },
+  upstream_tls: {
+    status: 502,
+    proxyStatus: 'tls_certificate_error',
+    message: 'destination\'s TLS certificate was not accepted',
+    hint: 'if the destination uses a private CA, pass it with --upstream-ca FILE (inspect.upstreamCa); --insecure-upstream skips the check, for debugging only',
+  },
+  misdirected: {
+    status: 421,
+    proxyStatus: 'http_request_denied',
+    message: 'request is for another host than the tunnel',
+    hint: 'the Host header (or TLS server name) must match the CONNECT target; open a tunnel to that host instead',
   },
   parent_proxy_refused: {
     status: 502,

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { Dispatcher } from 'undici';
+import type { ParentProxy } from '../upstream/parent-proxy.js';
 import { admissionError, clientAddress } from './admission.js';
-import type { ProxyContext } from './context.js';
+import type { ExchangeCapture, HeaderPairs, ProxyContext } from './context.js';
 import { formatHostPort, parseAbsoluteUri } from './destination.js';
 import { ProxyError, toProxyError } from './errors.js';
 import { publishRecord } from './events.js';
@@ -10,32 +11,57 @@ import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
 import { identify } from './identify.js';
 import { newRecord, type ProxyRecord } from './record.js';
 import { writeResponseError } from './respond.js';
-import { route, type Route } from './route.js';
+import { route } from './route.js';
 
 /** Absolute-URI requests (GET http://host/path): plain-HTTP forwarding with pooled upstreams. */
 export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
   const record = newRecord(ctx.instance, 'http', clientAddress(req.socket));
   record.method = req.method;
   prepare(ctx, req, record).then(
-    (target) => relay(ctx, req, res, record, target),
-    (err: unknown) => fail(ctx, res, record, err),
+    (target) => relay(ctx, req, res, record, target, ctx.capture && captureFor(ctx, req, record, target)),
+    (err: unknown) => failExchange(ctx, res, record, err),
   );
 }
 
-function fail(ctx: ProxyContext, res: ServerResponse, record: ProxyRecord, err: unknown): void {
+/** Answers an exchange that failed before its response started, and publishes its record. */
+export function failExchange(ctx: ProxyContext, res: ServerResponse, record: ProxyRecord, err: unknown, capture?: ExchangeCapture): void {
   const e = toProxyError(err, record.resolved);
   record.status = e.spec.status;
   record.error = e.code;
   record.errorDetail = e.detail;
+  capture?.fail(e.code, e.message);
   writeResponseError(res, e, ctx.config.auth.realm);
   publishRecord(record);
 }
 
-interface Target {
-  route: Route;
+export interface Target {
+  /** Set when the request goes to a parent proxy in absolute form (its 407 is about us). */
+  parent: ParentProxy | undefined;
   origin: string;
   path: string;
   headers: string[];
+  /** The upstream connection pool; ctx.agent unless the exchange has its own (interception). */
+  dispatcher?: Dispatcher;
+  dest: { host: string; port: number };
+}
+
+export function headerPairs(raw: string[]): HeaderPairs {
+  const out: HeaderPairs = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
+}
+
+function captureFor(ctx: ProxyContext, req: IncomingMessage, record: ProxyRecord, t: Target): ExchangeCapture | undefined {
+  return ctx.capture?.({
+    record,
+    scheme: 'http',
+    host: t.dest.host,
+    port: t.dest.port,
+    target: req.url ?? '',
+    httpVersion: `HTTP/${req.httpVersion}`,
+    headers: headerPairs(req.rawHeaders),
+    intercepted: false,
+  });
 }
 
 /** identify -> parse target -> decide -> resolve -> decide(ip): shared with CONNECT via route(). */
@@ -59,28 +85,49 @@ async function prepare(ctx: ProxyContext, req: IncomingMessage, record: ProxyRec
     if (r.parent.authorization) headers.push('proxy-authorization', r.parent.authorization);
     record.via = 'parent';
     record.resolved = r.parent.display;
-    return { route: r, origin: r.parent.url.origin, path: url.href, headers };
+    return { parent: r.parent, origin: r.parent.url.origin, path: url.href, headers, dest };
   }
   const { ip } = r.candidates[0]!;
   record.via = 'direct';
   record.resolved = formatHostPort(ip, dest.port);
   // Pools are keyed by the dialed address: the name is never resolved again by the client.
-  return { route: r, origin: `http://${isIP(ip) === 6 ? `[${ip}]` : ip}:${dest.port}`, path: `${url.pathname}${url.search}`, headers };
+  return { parent: undefined, origin: `http://${isIP(ip) === 6 ? `[${ip}]` : ip}:${dest.port}`, path: `${url.pathname}${url.search}`, headers, dest };
 }
 
-async function* counted(body: AsyncIterable<Buffer>, record: ProxyRecord): AsyncGenerator<Buffer> {
+async function* counted(body: AsyncIterable<Buffer>, record: ProxyRecord, capture: ExchangeCapture | undefined): AsyncGenerator<Buffer> {
   for await (const chunk of body) {
     record.bytesUp += chunk.length;
+    capture?.requestData(chunk);
     yield chunk;
   }
+  capture?.requestEnd();
+}
+
+function responsePairs(headers: Record<string, string | string[] | undefined>): HeaderPairs {
+  const out: HeaderPairs = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (Array.isArray(value)) for (const v of value) out.push([name, v]);
+    else if (value !== undefined) out.push([name, value]);
+  }
+  return out;
 }
 
 /**
  * Streams the exchange through undici's handler interface: no intermediate Readable, and
- * backpressure both ways (a slow client pauses the upstream response).
+ * backpressure both ways (a slow client pauses the upstream response). Shared by plain HTTP
+ * forwarding and the requests inside an intercepted tunnel; `capture` (inspect mode) sees
+ * every chunk as it passes and keeps at most its cap.
  */
-function relay(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, record: ProxyRecord, t: Target): void {
+export function relay(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  record: ProxyRecord,
+  t: Target,
+  capture?: ExchangeCapture,
+): void {
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (!hasBody) capture?.requestEnd();
   let controller: Dispatcher.DispatchController | undefined;
   let done = false;
   const finish = () => {
@@ -91,6 +138,7 @@ function relay(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, rec
   res.once('close', () => {
     if (res.writableFinished) return;
     record.error ??= 'client_gone';
+    capture?.fail(record.error, 'the client closed the connection before the response was complete');
     controller?.abort(new Error('client closed the connection'));
     finish();
   });
@@ -101,31 +149,34 @@ function relay(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, rec
     method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
     headers: t.headers,
     // undici streams any async iterable; its typings only name Readable.
-    body: hasBody ? (counted(req, record) as unknown as Dispatcher.DispatchOptions['body']) : null,
+    body: hasBody ? (counted(req, record, capture) as unknown as Dispatcher.DispatchOptions['body']) : null,
   };
-  ctx.agent.dispatch(options, {
+  (t.dispatcher ?? ctx.agent).dispatch(options, {
     onRequestStart(c) {
       controller = c;
     },
     onResponseStart(c, statusCode, headers, statusMessage) {
       if (statusCode < 200) return;
-      if (t.route.via === 'parent' && statusCode === 407) {
+      if (t.parent && statusCode === 407) {
         // The parent's 407 is about egresskit's credentials; passed on, it would ask the client for them.
-        c.abort(new ProxyError('parent_proxy_auth', `${t.route.parent.display} answered 407`));
+        c.abort(new ProxyError('parent_proxy_auth', `${t.parent.display} answered 407`));
         return;
       }
       record.status = statusCode;
+      capture?.responseStart(statusCode, statusMessage ?? '', responsePairs(headers as Record<string, string | string[] | undefined>));
       const out = forwardResponseHeaders(headers as Record<string, string | string[] | undefined>);
       if (statusMessage) res.writeHead(statusCode, statusMessage, out);
       else res.writeHead(statusCode, out);
     },
     onResponseData(c, chunk) {
       record.bytesDown += chunk.length;
+      capture?.responseData(chunk);
       if (!res.write(chunk)) c.pause();
     },
     onResponseEnd(_c, trailers) {
       const names = Object.keys(trailers);
       if (names.length > 0) res.addTrailers(trailers as Record<string, string>);
+      capture?.responseEnd(names.length > 0 ? responsePairs(trailers as Record<string, string | string[] | undefined>) : []);
       res.end();
       finish();
     },
@@ -133,12 +184,13 @@ function relay(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, rec
       if (done) return;
       if (res.headersSent) {
         record.error ??= toProxyError(err).code;
+        capture?.fail(record.error, toProxyError(err).message);
         res.destroy();
         finish();
         return;
       }
       done = true;
-      fail(ctx, res, record, err);
+      failExchange(ctx, res, record, err, capture);
     },
   });
 }

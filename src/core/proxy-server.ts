@@ -42,6 +42,8 @@ export interface ProxyHandle {
   /** The bound proxy address (port 0 resolved to the real port). */
   address: { host: string; port: number };
   admin: { host: string; port: number } | undefined;
+  /** Inspect mode's UI and flow API, when on. */
+  ui: { host: string; port: number } | undefined;
   /** http://host:port or https://host:port, ready for HTTPS_PROXY. */
   url: string;
   ready(): boolean;
@@ -60,8 +62,10 @@ function listen(server: NetServer, host: string, port: number): Promise<AddressI
 }
 
 export async function startProxy(config: Config, options: StartOptions = {}): Promise<ProxyHandle> {
-  if (config.mode === 'inspect') throw new Error('inspect mode is not available yet; use forward or mtls');
   const instance = randomUUID();
+  // Inspect is the same pipeline with a capture hook and the intercept hand-off plugged in;
+  // loaded on demand so forward and mtls never load it (or the X.509 library behind the CA).
+  const inspect = config.mode === 'inspect' ? await (await import('../inspect/start-inspect.js')).prepareInspect(config) : undefined;
   const listenAt = parseHostPort(config.listen)!;
   const adminAt = config.admin === 'off' ? undefined : parseHostPort(config.admin)!;
   const ports: number[] = [];
@@ -88,6 +92,8 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
       keepAliveTimeout: 30_000,
     }),
     state: { draining: false, connections: 0, tunnels: new Set() },
+    capture: inspect?.capture,
+    intercept: inspect?.interceptor,
   };
 
   const detachLog = options.logStream
@@ -152,6 +158,7 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
   const listener: NetServer = front ?? server;
   let adminServer: HttpServer | undefined;
   let adminBound: AddressInfo | undefined;
+  let uiBound: AddressInfo | undefined;
   let bound: AddressInfo;
   try {
     bound = await listen(listener, listenAt.host, listenAt.port);
@@ -161,9 +168,16 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
       adminBound = await listen(adminServer, adminAt.host, adminAt.port);
       ports.push(adminBound.port);
     }
+    if (inspect?.ui) {
+      uiBound = await listen(inspect.ui.server, inspect.ui.host, inspect.ui.port);
+      // The UI's API must never be reachable through the proxy port (self-address check).
+      ports.push(uiBound.port);
+    }
   } catch (err) {
     // A library caller that fails to start must not be left with subscribers and timers.
     if (listener.listening) listener.close();
+    if (adminServer?.listening) adminServer.close();
+    inspect?.interceptor.close();
     stopWatching?.();
     metrics.detach();
     detachLog?.();
@@ -178,6 +192,7 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
     mode: config.mode,
     address: { host: bound.address, port: bound.port },
     admin: adminBound ? { host: adminBound.address, port: adminBound.port } : undefined,
+    ui: uiBound ? { host: uiBound.address, port: uiBound.port } : undefined,
     url: `${scheme}://${formatHostPort(urlHost, bound.port)}`,
     ready: () => listener.listening && !ctx.state.draining,
     close: async (drainMs = config.timeouts.drain) => {
@@ -193,22 +208,31 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
       const deadline = Date.now() + drainMs;
       while (Date.now() < deadline && !(serverClosed && ctx.state.tunnels.size === 0)) {
         server.closeIdleConnections();
+        inspect?.interceptor.closeIdle();
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       const cut = ctx.state.tunnels.size;
       for (const t of ctx.state.tunnels) t.destroy();
       server.closeAllConnections();
+      inspect?.interceptor.close();
       // A cut tunnel publishes its record once its sockets have closed; wait for those lines.
       for (let i = 0; i < 40 && ctx.state.tunnels.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
       await closed;
       await new Promise<void>((resolve) => (adminServer ? adminServer.close(() => resolve()) : resolve()));
       adminServer?.closeAllConnections();
+      if (inspect?.ui) {
+        const ui = inspect.ui.server;
+        // Live event streams would hold close() open.
+        ui.closeAllConnections();
+        await new Promise<void>((resolve) => ui.close(() => resolve()));
+      }
       await ctx.agent.close().catch(() => undefined);
       publishLifecycle({ instance, event: 'closed', detail: { tunnels_cut: cut } });
       metrics.detach();
       detachLog?.();
     },
   };
+  for (const reason of inspect?.warnings ?? []) publishLifecycle({ instance, event: 'warning', detail: { reason } });
   publishLifecycle({
     instance,
     event: 'listening',
@@ -217,6 +241,7 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
       proxy: formatHostPort(bound.address, bound.port),
       admin: adminBound ? formatHostPort(adminBound.address, adminBound.port) : null,
       url: handle.url,
+      ...(inspect ? { ui: uiBound ? formatHostPort(uiBound.address, uiBound.port) : null, ...inspect.detail } : {}),
     },
   });
   return handle;

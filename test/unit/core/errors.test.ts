@@ -22,6 +22,8 @@ const STATUS = {
   connect_reset: 502,
   upstream_failed: 502,
   upstream_timeout: 504,
+  upstream_tls: 502,
+  misdirected: 421,
   parent_proxy_refused: 502,
   parent_proxy_auth: 502,
   too_many_connections: 429,

@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+
+/** Header fields in wire order, duplicates kept (Set-Cookie, repeated Via...). */
+export type HeaderList = Array<[name: string, value: string]>;
+
+export interface CapturedBody {
+  /** Every byte seen on the wire, captured or not. */
+  size: number;
+  /** The first bytes, up to the capture cap. */
+  captured: Buffer;
+  truncated: boolean;
+}
+
+export interface FlowMessageRequest {
+  method: string;
+  /** Absolute URL, or the origin-form request-target ("/path?q") for intercepted requests. */
+  url: string;
+  httpVersion: string;
+  headers: HeaderList;
+  body: CapturedBody;
+}
+
+export interface FlowMessageResponse {
+  status: number;
+  statusText: string;
+  httpVersion: string;
+  headers: HeaderList;
+  body: CapturedBody;
+  trailers?: HeaderList;
+}
+
+export interface FlowTls {
+  sni?: string;
+  clientAlpn?: string;
+  upstreamAlpn?: string;
+  upstreamProtocol?: string;
+  upstreamCipher?: string;
+}
+
+export interface FlowTimings {
+  /** performance.now() based, milliseconds. */
+  startMs: number;
+  requestEndMs?: number;
+  responseStartMs?: number;
+  endMs?: number;
+}
+
+export interface Flow {
+  id: string;
+  startedAt: string;
+  client: string;
+  identity: string | null;
+  scheme: 'http' | 'https';
+  host: string;
+  port: number;
+  /** false for plain HTTP (absolute-URI) requests. */
+  intercepted: boolean;
+  tls?: FlowTls;
+  request: FlowMessageRequest;
+  response?: FlowMessageResponse;
+  timings: FlowTimings;
+  error?: { code: string; message: string };
+  state: 'open' | 'complete' | 'error';
+}
+
+/** 8 url-safe characters (48 random bits): short enough to read, enough for a bounded store. */
+export function newFlowId(): string {
+  return randomBytes(6).toString('base64url');
+}
+
+export function emptyBody(): CapturedBody {
+  return { size: 0, captured: Buffer.alloc(0), truncated: false };
+}
+
+/**
+ * Keeps the first capBytes of a streamed body and only counts the rest. Chunks are copied,
+ * never sliced: a subarray would pin the whole (possibly 64 KiB) chunk in memory.
+ */
+export class BodyCapture {
+  readonly #cap: number;
+  #chunks: Buffer[] = [];
+  #kept = 0;
+  #size = 0;
+
+  constructor(capBytes: number) {
+    if (!Number.isInteger(capBytes) || capBytes < 0) {
+      throw new RangeError(`body capture cap must be a non-negative integer number of bytes, got ${capBytes}`);
+    }
+    this.#cap = capBytes;
+  }
+
+  push(chunk: Buffer): void {
+    this.#size += chunk.length;
+    const room = this.#cap - this.#kept;
+    if (room <= 0 || chunk.length === 0) return;
+    const take = Math.min(room, chunk.length);
+    this.#chunks.push(Buffer.from(chunk.subarray(0, take)));
+    this.#kept += take;
+  }
+
+  result(): CapturedBody {
+    if (this.#chunks.length > 1) this.#chunks = [Buffer.concat(this.#chunks, this.#kept)];
+    return { size: this.#size, captured: this.#chunks[0] ?? Buffer.alloc(0), truncated: this.#size > this.#kept };
+  }
+}
+
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The body as text when it is UTF-8 (a capture cut inside a multi-byte character still
+ * counts), else null. NUL bytes mark it binary even though they are valid UTF-8.
+ */
+export function bodyAsUtf8(body: CapturedBody): string | null {
+  const buf = body.captured;
+  if (buf.includes(0)) return null;
+  // A truncated capture may end in the middle of a character: up to 3 bytes of it.
+  const attempts = body.truncated ? 4 : 1;
+  for (let cut = 0; cut < attempts && cut <= buf.length; cut++) {
+    try {
+      return fatalUtf8.decode(buf.subarray(0, buf.length - cut));
+    } catch {
+      // try a shorter prefix
+    }
+  }
+  return null;
+}
+
+/** First value of a header, case-insensitively. */
+export function headerValue(headers: HeaderList, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  return headers.find(([n]) => n.toLowerCase() === lower)?.[1];
+}
+
+function defaultPort(scheme: Flow['scheme']): number {
+  return scheme === 'https' ? 443 : 80;
+}
+
+/** The absolute URL of the request, rebuilt from scheme/host/port for origin-form targets. */
+export function flowUrl(flow: Flow): string {
+  const target = flow.request.url;
+  if (!target.startsWith('/')) return target;
+  const host = flow.host.includes(':') ? `[${flow.host}]` : flow.host;
+  const port = flow.port === defaultPort(flow.scheme) ? '' : `:${flow.port}`;
+  return `${flow.scheme}://${host}${port}${target}`;
+}
+
+/** Path and query of the request, for display. */
+export function flowPath(flow: Flow): string {
+  const target = flow.request.url;
+  if (target.startsWith('/')) return target;
+  try {
+    const u = new URL(target);
+    return `${u.pathname}${u.search}`;
+  } catch {
+    return target;
+  }
+}
+
+/** Milliseconds from the first request byte to the end, when known. */
+export function flowDurationMs(flow: Flow): number | null {
+  const t = flow.timings;
+  if (t.endMs === undefined) return null;
+  return Math.max(0, Math.round((t.endMs - t.startMs) * 1000) / 1000);
+}

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { parseHostPort } from '../config/host-port.js';
+import type { Config, InspectConfig } from '../config/schema.js';
+import type { CaptureHook } from '../core/context.js';
+import { createUiServer } from '../ui/ui-server.js';
+import { expandHome, loadInspectCA } from './ca.js';
+import { flowCaptureHook } from './flow-capture.js';
+import { FlowStore } from './flows/flow-store.js';
+import { createInterceptor, type Interceptor } from './interceptor.js';
+import { LeafCache } from './leaf-cache.js';
+import { isLoopbackHost, writeUiToken } from './ui-access.js';
+import { upstreamTrust } from './upstream-tls.js';
+
+export interface InspectRuntime {
+  store: FlowStore;
+  capture: CaptureHook;
+  interceptor: Interceptor;
+  /** The UI server, not yet listening, and where it should listen; undefined with --ui off. */
+  ui: { server: Server; host: string; port: number } | undefined;
+  /** Extra fields for the "listening" line (never the token). */
+  detail: Record<string, unknown>;
+  /** Loud warnings to log at start (e.g. --insecure-upstream). */
+  warnings: string[];
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Everything inspect mode adds to the pipeline: CA, leaf cache, interceptor, flow store, UI. */
+export async function prepareInspect(config: Config): Promise<InspectRuntime> {
+  const cfg: InspectConfig = config.inspect!;
+  const ca = await loadInspectCA(cfg);
+  const store = new FlowStore({ maxFlows: cfg.maxFlows, maxBytes: cfg.maxFlowBytes, redact: cfg.redact });
+  const capture = flowCaptureHook(store, cfg.bodyCapBytes);
+  const interceptor = createInterceptor({
+    config,
+    leaves: new LeafCache(ca.issuer, cfg.leafCacheSize),
+    upstream: { trust: upstreamTrust(cfg.upstreamCa), insecure: cfg.insecureUpstream, timeoutMs: config.timeouts.connect },
+    passthrough: cfg.passthrough,
+    capture,
+    caCertFile: ca.certFile,
+  });
+  const detail: Record<string, unknown> = { ca_cert: ca.certFile };
+  let ui: InspectRuntime['ui'];
+  if (cfg.ui !== 'off') {
+    const at = parseHostPort(cfg.ui)!;
+    let token: string | undefined;
+    if (!isLoopbackHost(at.host)) {
+      const written = await writeUiToken(expandHome(cfg.caDir));
+      token = written.token;
+      detail.ui_token_file = written.file;
+    }
+    ui = { server: createUiServer({ store, caCertPem: ca.certPem, version: packageVersion(), token }), host: at.host, port: at.port };
+  }
+  const warnings: string[] = [];
+  if (cfg.insecureUpstream) {
+    warnings.push(
+      'INSECURE: --insecure-upstream is set: upstream TLS certificates are NOT verified, so anyone on the path can impersonate every destination; flows are marked upstreamVerified: false. Use --upstream-ca FILE instead.',
+    );
+  }
+  return { store, capture, interceptor, ui, detail, warnings };
+}

@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import * as tls from 'node:tls';
+import { formatHostPort, type Destination } from '../core/destination.js';
+import { ProxyError, toProxyError } from '../core/errors.js';
+import { InspectSetupError } from './setup-error.js';
+
+/** Node 22.15+/23 exposes the store it actually uses; on Node 20 we rebuild it from public pieces. */
+type GetCACertificates = (type: 'default' | 'system' | 'bundled' | 'extra') => string[];
+
+function readPemFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InspectSetupError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * The roots upstream certificates are verified against: the system store (or Node's bundled
+ * Mozilla roots where Node cannot read it), NODE_EXTRA_CA_CERTS, and every --upstream-ca file.
+ * Passing `ca` to Node replaces its defaults rather than adding to them, hence the union.
+ */
+export function upstreamTrust(upstreamCaFiles: string[]): tls.SecureContext {
+  const get = (tls as unknown as { getCACertificates?: GetCACertificates }).getCACertificates;
+  const roots: string[] = [];
+  if (get) {
+    roots.push(...get('bundled'), ...get('extra'));
+    try {
+      roots.push(...get('system'));
+    } catch {
+      // No readable system store: the bundled roots stand in for it.
+    }
+  } else {
+    roots.push(...tls.rootCertificates);
+    const extra = process.env.NODE_EXTRA_CA_CERTS;
+    if (extra) roots.push(readPemFile(extra, 'NODE_EXTRA_CA_CERTS'));
+  }
+  for (const file of upstreamCaFiles) roots.push(readPemFile(file, '--upstream-ca'));
+  try {
+    return tls.createSecureContext({ ca: roots, minVersion: 'TLSv1.2' });
+  } catch (err) {
+    throw new InspectSetupError(`--upstream-ca: not a PEM certificate list (${(err as Error).message})`);
+  }
+}
+
+export interface UpstreamTlsOptions {
+  trust: tls.SecureContext;
+  insecure: boolean;
+  timeoutMs: number;
+}
+
+/**
+ * TLS to the destination over the socket already dialed to the decided address (no second DNS
+ * lookup): the certificate must be valid for the CONNECT host, which is also the SNI. Only
+ * HTTP/1.1 is offered in this slice. A refusal becomes `upstream_tls` naming the verify code.
+ */
+export function connectUpstreamTls(socket: Socket, dest: Destination, o: UpstreamTlsOptions): Promise<tls.TLSSocket> {
+  const where = formatHostPort(dest.host, dest.port);
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({
+      socket,
+      host: dest.host,
+      // RFC 6066: no SNI for IP literals; the certificate is then checked for an IP SAN.
+      ...(dest.hostKind === 'name' ? { servername: dest.host } : {}),
+      secureContext: o.trust,
+      ALPNProtocols: ['http/1.1'],
+      rejectUnauthorized: !o.insecure,
+    });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new ProxyError('connect_timeout', `TLS handshake with ${where} took more than ${o.timeoutMs} ms`));
+    }, o.timeoutMs);
+    s.once('secureConnect', () => {
+      clearTimeout(timer);
+      s.removeListener('error', onError);
+      resolve(s);
+    });
+    const onError = (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      s.destroy();
+      reject(upstreamTlsError(err, where));
+    };
+    s.once('error', onError);
+  });
+}
+
+/** Certificate problems name OpenSSL's verify code (DEPTH_ZERO_SELF_SIGNED_CERT, CERT_HAS_EXPIRED...). */
+export function upstreamTlsError(err: NodeJS.ErrnoException, where: string): ProxyError {
+  const code = err.code ?? '';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /CERT|SIGNATURE|ISSUER|VERIFY/.test(code)) {
+    return new ProxyError('upstream_tls', `${where}: ${code} (${err.message})`, { cause: err });
+  }
+  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS')) {
+    return new ProxyError('upstream_tls', `${where}: TLS handshake failed: ${code}`, { cause: err });
+  }
+  return toProxyError(err, where);
+}
