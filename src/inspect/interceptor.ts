@@ -11,6 +11,7 @@ import { publishRecord, publishTunnel } from '../core/events.js';
 import { failExchange, headerPairs, relay } from '../core/forward-handler.js';
 import { forwardRequestHeaders } from '../core/headers.js';
 import { newRecord, type ProxyRecord } from '../core/record.js';
+import { runTunnel } from '../core/run-tunnel.js';
 import { compileHostPattern, matchesAddress, matchesName, type HostPattern } from '../policy/patterns.js';
 import type { LeafCache } from './leaf-cache.js';
 import { connectUpstreamTls, type UpstreamTlsOptions } from './upstream-tls.js';
@@ -56,6 +57,35 @@ function normaliseHost(host: string): string {
   let h = host.toLowerCase();
   if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
   return h.endsWith('.') ? h.slice(0, -1) : h;
+}
+
+/** First byte of a TLS record carrying a handshake (RFC 8446 section 5.1). */
+const TLS_HANDSHAKE = 0x16;
+
+/**
+ * Waits for the client's first bytes after the 200 and puts them back, so the decision "TLS or
+ * not" costs no copy: TLSSocket reads bytes already buffered on the socket before its handle.
+ */
+function firstByte(socket: Duplex, timeoutMs: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const done = (value: number | undefined) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      resolve(value);
+    };
+    const onData = (chunk: Buffer) => {
+      socket.pause();
+      socket.unshift(chunk);
+      done(chunk[0]);
+    };
+    const onEnd = () => done(undefined);
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+  });
 }
 
 /** The client's bytes after CONNECT that arrived with it must reach the TLS layer first. */
@@ -172,6 +202,21 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
 
   async function run(ctx: ProxyContext, h: HandOff): Promise<void> {
     const { client, dest, record } = h;
+    // Not everything sent through CONNECT is TLS (plain HTTP to port 80, SSH...): only a TLS
+    // handshake is intercepted; anything else is tunnelled untouched, as a passthrough host is.
+    const first = h.head.length ? h.head[0] : await firstByte(client, config.timeouts.headers);
+    if (first === undefined) {
+      record.error ??= 'client_gone';
+      record.errorDetail ??= 'the client sent nothing after CONNECT';
+      h.upstream.destroy();
+      client.destroy();
+      publishRecord(record);
+      return;
+    }
+    if (first !== TLS_HANDSHAKE) {
+      await runTunnel(ctx, client, h.upstream, h.head, record);
+      return;
+    }
     let context: SecureContext;
     try {
       context = o.leaves.get(dest.host);

@@ -150,6 +150,14 @@ describe('inspect: TLS interception with flows, UI and HAR', () => {
     assert.equal(f.status, 200);
   });
 
+  it('a CONNECT that does not carry TLS (plain HTTP through the tunnel) is tunnelled untouched', async () => {
+    // localhost, not 127.0.0.1: the latter is a --passthrough pattern in this suite.
+    const r = await curl(['-p', '-x', proxy.url, `http://localhost:${plain.port}/echo`]);
+    assert.equal(r.status, 200, r.stderr);
+    const line = await proxy.waitForLog((l) => l.event === 'connect' && l.target === `localhost:${plain.port}` && l.status === 200);
+    assert.ok((line.bytes_down as number) > 0);
+  });
+
   it('passthrough hosts are tunnelled: only the upstream CA is accepted', async () => {
     const target = `https://127.0.0.1:${https.port}/echo`;
     const withInspectCa = await curl(['--cacert', join(caDir, 'ca.crt'), '-x', proxy.url, target]);
