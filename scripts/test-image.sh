@@ -211,9 +211,10 @@ buildah umount "$fresh" >/dev/null
 phase "image checks"
 
 # --- helpers for running the image -----------------------------------------------------------
-mapfile -t ports < <(node "$HERE/helpers.mjs" free-ports 7)
-((${#ports[@]} == 7)) || fail "could not find free ports on 127.0.0.1"
+mapfile -t ports < <(node "$HERE/helpers.mjs" free-ports 10)
+((${#ports[@]} == 10)) || fail "could not find free ports on 127.0.0.1"
 P_FWD=${ports[0]} A_FWD=${ports[1]} P_MTLS=${ports[2]} A_MTLS=${ports[3]} P_RO=${ports[4]} A_RO=${ports[5]} P_DENY=${ports[6]}
+P_INS=${ports[7]} A_INS=${ports[8]} U_INS=${ports[9]}
 
 node "$HERE/helpers.mjs" upstream "$WORK/upstream.port" >"$WORK/upstream.log" 2>&1 &
 PIDS+=($!)
@@ -386,6 +387,31 @@ check_uid "$mt_node" mtls
 stop_and_expect_zero "$mt_node" "$mt_runner" mtls 15
 check_no_writes "$mt" mtls
 phase "mtls mode"
+
+# --- inspect ---------------------------------------------------------------------------------
+log "inspect mode from the image (proxy 127.0.0.1:$P_INS, admin :$A_INS, ui :$U_INS)"
+# The CA directory is a volume (the root filesystem stays read-only in Kubernetes).
+mkdir -p "$WORK/inspect-ca" && chown 10001:10001 "$WORK/inspect-ca" && chmod 0700 "$WORK/inspect-ca"
+new_container ins intercept "$IMAGE"
+start_in_container "$ins" "$WORK/inspect.log" -v "$WORK/inspect-ca:/var/lib/egresskit" -- inspect --ca-dir /var/lib/egresskit \
+  --listen "127.0.0.1:$P_INS" --admin "127.0.0.1:$A_INS" --ui "127.0.0.1:$U_INS" --allow-private --connect-ports "$UP" --drain 10s
+ins_runner=$RUN_PID
+wait_ready "$A_INS" "$ins_runner" "$WORK/inspect.log"
+ins_node=$(node_pid_under "$ins_runner") || fail "inspect: cannot find the node process"
+[[ -s "$WORK/inspect-ca/ca.crt" && "$(stat -c %a "$WORK/inspect-ca/ca.key")" == 600 ]] || fail "inspect: no ca.crt / 0600 ca.key in --ca-dir"
+curl -fsS "http://127.0.0.1:$U_INS/ca.crt" | cmp -s - "$WORK/inspect-ca/ca.crt" || fail "inspect: /ca.crt differs from <ca-dir>/ca.crt"
+ok "inspect: CA created in the mounted --ca-dir (ca.key 0600) and served at /ca.crt"
+body=$(curl -fsS -x "http://127.0.0.1:$P_INS" "http://127.0.0.1:$UP/") || fail "inspect: plain HTTP through the proxy"
+[[ "$body" == "hello from upstream" ]] || fail "inspect: unexpected body: $body"
+body=$(curl -fsS -p -x "http://127.0.0.1:$P_INS" "http://127.0.0.1:$UP/") || fail "inspect: CONNECT carrying plain HTTP"
+[[ "$body" == "hello from upstream" ]] || fail "inspect: unexpected body through CONNECT: $body"
+flows=$(curl -fsS "http://127.0.0.1:$U_INS/api/flows") || fail "inspect: /api/flows"
+grep -q "http://127.0.0.1:$UP/" <<<"$flows" || fail "inspect: the request is not a flow: $flows"
+ok "inspect: plain HTTP and a non-TLS CONNECT pass; the exchange is a flow in /api/flows"
+check_uid "$ins_node" inspect
+stop_and_expect_zero "$ins_node" "$ins_runner" inspect 15
+check_no_writes "$ins" inspect
+phase "inspect mode"
 
 # --- read-only root, node as PID 1 ----------------------------------------------------------
 log "read-only root filesystem, node as PID 1 (docker run --read-only --tmpfs /tmp)"

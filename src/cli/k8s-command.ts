@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { K8sError } from '../k8s/errors.js';
 import { isRenderMode, RENDER_MODES } from '../k8s/modes.js';
 import { DEFAULT_CA_CONFIGMAP } from '../k8s/names.js';
-import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, DEFAULT_REPLICAS, parseReplicas, type IssuerKind } from '../k8s/options.js';
+import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, DEFAULT_REPLICAS, defaultReplicas, parseReplicas, type IssuerKind } from '../k8s/options.js';
 import { UsageError } from './usage-error.js';
 
 // The k8s modules (schema validators, the yaml editor, x509) load only when a k8s command runs,
@@ -53,7 +53,7 @@ async function readStdin(): Promise<string> {
 interface RenderFlags {
   namespace: string;
   image: string;
-  replicas: string;
+  replicas?: string;
   config?: string;
   certManager?: boolean;
   issuer?: string;
@@ -71,10 +71,10 @@ export function registerK8sCommands(program: Command, io: K8sCommandIO = {}): vo
   k8s
     .command('render')
     .description('Print the manifests for one proxy mode as a YAML stream; pipe it to kubectl apply -f -.')
-    .argument('<mode>', RENDER_MODES.join(' or '))
+    .argument('<mode>', RENDER_MODES.join(', '))
     .option('--namespace <ns>', 'namespace of the proxy', DEFAULT_NAMESPACE)
     .option('--image <image>', 'egresskit container image', DEFAULT_IMAGE)
-    .option('--replicas <n>', 'replicas (the autoscaler minimum)', String(DEFAULT_REPLICAS))
+    .option('--replicas <n>', `replicas (the autoscaler minimum) (default: ${DEFAULT_REPLICAS}; inspect runs exactly 1)`)
     .option('-c, --config <file>', 'egresskit config file to ship in the ConfigMap (policy, auth, timeouts...)')
     .option('--cert-manager', 'mtls: cert-manager Certificates for the server and an example client instead of a Secret made by hand')
     .option('--issuer <name>', 'with --cert-manager: an existing CA issuer (default: render a self-signed CA and its Issuer)')
@@ -83,8 +83,7 @@ export function registerK8sCommands(program: Command, io: K8sCommandIO = {}): vo
     .option('--workload-namespace <ns>', 'namespace for the example workload NetworkPolicy (default: none; kubectl apply -n decides)')
     .action(async (mode: string, flags: RenderFlags) => {
       if (!isRenderMode(mode)) {
-        const hint = mode === 'inspect' ? 'inspect manifests are not available yet' : `unknown mode '${mode}'`;
-        throw new UsageError(`${hint}: use egresskit k8s render ${RENDER_MODES.join(' or egresskit k8s render ')}`);
+        throw new UsageError(`unknown mode '${mode}': use egresskit k8s render ${RENDER_MODES.join(', egresskit k8s render ')}`);
       }
       if (flags.issuer !== undefined && !flags.certManager) throw new UsageError('--issuer only applies with --cert-manager: add --cert-manager, or drop --issuer');
       const [{ renderYaml }, { readConfigFile, ConfigError }] = await Promise.all([import('../k8s/render.js'), import('../config/load.js')]);
@@ -100,7 +99,7 @@ export function registerK8sCommands(program: Command, io: K8sCommandIO = {}): vo
           mode,
           namespace: flags.namespace,
           image: flags.image,
-          replicas: parseReplicas(flags.replicas),
+          replicas: flags.replicas === undefined ? defaultReplicas(mode) : parseReplicas(flags.replicas),
           config,
           configSource: flags.config,
           certManager: flags.certManager ? { issuer: flags.issuer === undefined ? undefined : { name: flags.issuer, kind: flags.issuerKind } } : undefined,
@@ -113,7 +112,7 @@ export function registerK8sCommands(program: Command, io: K8sCommandIO = {}): vo
 
   k8s
     .command('bases')
-    .description('Write the kustomize bases (DIR/forward, DIR/mtls) that render produces; --check only compares.')
+    .description(`Write the kustomize bases (${RENDER_MODES.map((m) => `DIR/${m}`).join(', ')}) that render produces; --check only compares.`)
     .option('--out <dir>', 'directory to write into', 'deploy')
     .option('--check', 'write nothing; exit 1 and list the files that differ from what render produces')
     .action(async (flags: { out: string; check?: boolean }) => {

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { RENDER_MODES, type RenderMode } from './modes.js';
-import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, DEFAULT_REPLICAS } from './options.js';
+import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, defaultReplicas } from './options.js';
 import { renderObjects, type RenderedObject } from './render.js';
 import { toYaml, toYamlStream } from './yaml-stream.js';
 
@@ -12,6 +12,11 @@ const WORKLOAD_DIR = 'workload';
 
 const MODE_NOTES: Record<RenderMode, string> = {
   forward: '',
+  inspect:
+    '# The proxy Pod mounts the Secret egresskit-inspect-ca (ca.crt, ca.key) and waits for it.\n' +
+    '# Create it once (restarts then keep the same CA; see deploy/README.md):\n' +
+    '#   egresskit certs ca --out ca\n' +
+    '#   kubectl create secret generic egresskit-inspect-ca -n egresskit --from-file=ca.crt=ca/ca.crt --from-file=ca.key=ca/ca.key\n',
   mtls:
     '# The proxy Pods mount the Secret egresskit-mtls-tls (tls.crt, tls.key, ca.crt) and wait for it.\n' +
     '# Create it by hand (see deploy/README.md), or use cert-manager instead of this base:\n' +
@@ -35,7 +40,7 @@ function stream(objects: RenderedObject[]): string {
 export function generateBases(): Map<string, string> {
   const files = new Map<string, string>();
   for (const mode of RENDER_MODES) {
-    const rendered = renderObjects({ mode, namespace: DEFAULT_NAMESPACE, image: DEFAULT_IMAGE, replicas: DEFAULT_REPLICAS, createNamespace: true });
+    const rendered = renderObjects({ mode, namespace: DEFAULT_NAMESPACE, image: DEFAULT_IMAGE, replicas: defaultReplicas(mode), createNamespace: true });
     const byFile = new Map<string, RenderedObject[]>();
     for (const r of rendered) byFile.set(r.file, [...(byFile.get(r.file) ?? []), r]);
     const workload = byFile.get('workload-network-policy.yaml') ?? [];

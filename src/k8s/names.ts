@@ -4,6 +4,8 @@ export const APP_NAME = 'egresskit';
 
 /** Pods labelled with this may use the proxy; the example workload NetworkPolicy selects them. */
 export const EGRESS_LABEL = 'egresskit.io/egress';
+/** Pods labelled with this (in the proxy's namespace) may reach the inspect UI port. */
+export const UI_LABEL = 'egresskit.io/ui';
 export const INJECTED_ANNOTATION = 'egresskit.io/injected';
 /** Changes whenever the config does, so a new ConfigMap rolls the Deployment (subPath mounts never update). */
 export const CONFIG_HASH_ANNOTATION = 'egresskit.io/config-sha256';
@@ -12,12 +14,19 @@ export const CONFIG_DIR = '/etc/egresskit';
 export const CONFIG_FILE = `${CONFIG_DIR}/config.yaml`;
 export const CONFIG_KEY = 'config.yaml';
 export const TLS_DIR = `${CONFIG_DIR}/tls`;
+/** inspect: where the CA Secret (ca.crt, ca.key) is mounted read-only. */
+export const INSPECT_CA_DIR = `${CONFIG_DIR}/inspect-ca`;
+export const INSPECT_CA_CERT = `${INSPECT_CA_DIR}/ca.crt`;
+export const INSPECT_CA_KEY = `${INSPECT_CA_DIR}/ca.key`;
+/** inspect: inspect.caDir, an emptyDir (the root filesystem is read-only); the UI token is written here. */
+export const INSPECT_STATE_DIR = '/var/lib/egresskit';
 
 /** What `k8s ca-configmap` names its ConfigMap unless told otherwise. */
 export const DEFAULT_CA_CONFIGMAP = 'egresskit-ca-bundle';
 
 export const ADMIN_PORT_NAME = 'admin';
 export const METRICS_SERVICE_PORT_NAME = 'metrics';
+export const UI_PORT_NAME = 'ui';
 
 /** A numeric uid/gid (not a name) so runAsNonRoot can be verified by the kubelet. */
 export const RUN_AS_USER = 10001;

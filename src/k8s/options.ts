@@ -1,5 +1,5 @@
 import { K8sError } from './errors.js';
-import type { RenderMode } from './modes.js';
+import { MODE_PROFILES, type RenderMode } from './modes.js';
 
 export type IssuerKind = 'Issuer' | 'ClusterIssuer';
 
@@ -30,6 +30,11 @@ export const DEFAULT_IMAGE = 'ghcr.io/egresskit/egresskit:0.1.0';
 export const DEFAULT_NAMESPACE = 'egresskit';
 export const DEFAULT_REPLICAS = 2;
 export const MAX_REPLICAS = 1000;
+
+/** --replicas when not given: 2 keeps a stateless proxy up through a node drain; inspect runs one. */
+export function defaultReplicas(mode: RenderMode): number {
+  return MODE_PROFILES[mode].singleReplica ? 1 : DEFAULT_REPLICAS;
+}
 
 // DNS-1123 label (namespaces) and subdomain (most object names), as the API server checks them.
 const LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -68,6 +73,11 @@ export function checkRenderOptions(options: RenderOptions): void {
   checkNamespace(options.namespace);
   checkImage(options.image);
   parseReplicas(options.replicas);
+  if (MODE_PROFILES[options.mode].singleReplica && options.replicas !== 1) {
+    throw new K8sError(
+      `--replicas ${options.replicas}: ${options.mode} keeps its flows in one process's memory, so it runs exactly one replica (a second Pod would see only some of the traffic): drop --replicas`,
+    );
+  }
   if (options.workloadNamespace !== undefined) checkNamespace(options.workloadNamespace, '--workload-namespace');
   if (options.certManager && options.mode !== 'mtls') {
     throw new K8sError(`--cert-manager only applies to mtls (the ${options.mode} proxy has no certificates): drop --cert-manager, or render mtls`);

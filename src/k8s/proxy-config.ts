@@ -6,7 +6,7 @@ import { DEFAULT_LISTEN, type Config } from '../config/schema.js';
 import { formatDuration } from './durations.js';
 import { K8sError } from './errors.js';
 import type { RenderMode } from './modes.js';
-import { TLS_DIR } from './names.js';
+import { INSPECT_CA_CERT, INSPECT_CA_DIR, INSPECT_CA_KEY, INSPECT_STATE_DIR, TLS_DIR } from './names.js';
 
 export interface ProxyConfig {
   config: Config;
@@ -15,6 +15,8 @@ export interface ProxyConfig {
   sha256: string;
   proxyPort: number;
   adminPort: number;
+  /** inspect: the UI port (inspect.ui); undefined with ui: off and in the other modes. */
+  uiPort?: number;
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
@@ -24,12 +26,11 @@ function isMapping(v: unknown): v is Record<string, unknown> {
 }
 
 /** A listen address a Service can reach: all interfaces, a real port. */
-function podPort(config: Config, field: 'listen' | 'admin', source: string): number {
-  const text = config[field];
+function podPort(text: string, field: string, source: string, defaultPort: number): number {
   const hp = parseHostPort(text);
   if (!hp || !WILDCARDS.has(hp.host) || hp.port === 0) {
     throw new K8sError(
-      `${source}: ${field} is '${text}', which a Service cannot reach: in a Pod listen on all interfaces with a fixed port, e.g. ${field}: 0.0.0.0:${parseHostPort(DEFAULT_LISTEN.forward)!.port}`,
+      `${source}: ${field} is '${text}', which a Service cannot reach: in a Pod listen on all interfaces with a fixed port, e.g. ${field}: 0.0.0.0:${defaultPort}`,
     );
   }
   return hp.port;
@@ -55,7 +56,20 @@ export function buildProxyConfig(mode: RenderMode, raw: unknown = {}, source = '
       );
     }
   }
-  const overlay: Record<string, unknown> = { mode, ...(mode === 'mtls' ? { tls: { dir: TLS_DIR } } : {}) };
+  if (mode === 'inspect') {
+    const inspect = isMapping(raw.inspect) ? raw.inspect : {};
+    const paths = ['caCert', 'caKey', 'caDir'].filter((k) => inspect[k] !== undefined);
+    if (paths.length > 0) {
+      throw new K8sError(
+        `${source}: inspect.${paths.join(', inspect.')} would point at paths the manifests decide: the Pod mounts the CA Secret (ca.crt, ca.key) at ${INSPECT_CA_DIR} and an emptyDir at ${INSPECT_STATE_DIR} for the UI token: remove ${paths.map((p) => `inspect.${p}`).join(', ')}`,
+      );
+    }
+  }
+  const overlay: Record<string, unknown> = {
+    mode,
+    ...(mode === 'mtls' ? { tls: { dir: TLS_DIR } } : {}),
+    ...(mode === 'inspect' ? { inspect: { caCert: INSPECT_CA_CERT, caKey: INSPECT_CA_KEY, caDir: INSPECT_STATE_DIR } } : {}),
+  };
   let config: Config;
   try {
     config = parseConfig(deepMerge(raw, overlay), source);
@@ -66,11 +80,18 @@ export function buildProxyConfig(mode: RenderMode, raw: unknown = {}, source = '
   if (config.admin === 'off') {
     throw new K8sError(`${source}: admin is off, but the Pod's readiness and liveness probes use it: remove admin, or set admin: 0.0.0.0:9090`);
   }
-  const proxyPort = podPort(config, 'listen', source);
-  const adminPort = podPort(config, 'admin', source);
+  const proxyPort = podPort(config.listen, 'listen', source, parseHostPort(DEFAULT_LISTEN[mode])!.port);
+  const adminPort = podPort(config.admin, 'admin', source, 9090);
   if (proxyPort === adminPort) throw new K8sError(`${source}: listen and admin both use port ${proxyPort}: give them different ports`);
+  // The UI binds all interfaces, so egresskit requires its token (written to inspect.caDir); the
+  // NetworkPolicy admits only labelled Pods of the namespace, and kubectl port-forward.
+  const ui = config.inspect?.ui;
+  const uiPort = ui === undefined || ui === 'off' ? undefined : podPort(ui, 'inspect.ui', source, 8081);
+  if (uiPort !== undefined && (uiPort === proxyPort || uiPort === adminPort)) {
+    throw new K8sError(`${source}: inspect.ui uses port ${uiPort}, which listen or admin already use: give it its own port, e.g. inspect.ui: 0.0.0.0:8081`);
+  }
   const yaml = stringify(readable(config), { lineWidth: 0 });
-  return { config, yaml, sha256: createHash('sha256').update(yaml).digest('hex'), proxyPort, adminPort };
+  return { config, yaml, sha256: createHash('sha256').update(yaml).digest('hex'), proxyPort, adminPort, ...(uiPort === undefined ? {} : { uiPort }) };
 }
 
 /** The parsed config with durations written the way people write them (30s, not 30000). */

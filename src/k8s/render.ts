@@ -47,7 +47,8 @@ export function renderObjects(options: RenderOptions): RenderedObject[] {
   if (ctx.profile.tlsSecret && options.certManager) add('certificates.yaml', ...renderCertificates(ctx));
   add('deployment.yaml', renderDeployment(ctx));
   add('service.yaml', renderService(ctx));
-  add('pod-disruption-budget.yaml', renderDisruptionBudget(ctx));
+  // One Pod cannot stay up through a drain; a PDB of minAvailable: 1 would only block the drain.
+  if (!ctx.profile.singleReplica) add('pod-disruption-budget.yaml', renderDisruptionBudget(ctx));
   if (ctx.profile.autoscale) add('horizontal-pod-autoscaler.yaml', renderAutoscaler(ctx));
   add('network-policy.yaml', renderProxyNetworkPolicy(ctx));
   add('workload-network-policy.yaml', renderWorkloadNetworkPolicy(ctx));

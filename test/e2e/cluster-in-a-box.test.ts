@@ -29,6 +29,7 @@ import {
 //
 //   work (workload Pod)  eth0 10.250.1.1/30 ──veth── eth0 10.250.1.2/30  proxy (egresskit Pod)
 //   proxy                eth1 10.250.2.1/24 ──veth── eth0 10.250.2.2/24  net ("the internet")
+//   (forward :8888, mtls :8443 and inspect :8080 all run in proxy; inspect's UI on its loopback)
 //                                                    eth0 10.250.2.3/24  (a second, denied address)
 //
 // work's only route is the on-link one to the proxy's /30: no default route, nothing towards net.
@@ -42,7 +43,7 @@ import {
 // namespace as well, and a name like localhost would be in NO_PROXY. So its certificate carries IP
 // SANs, and the proxy allows exactly net's subnet (--allow 10.250.2.0/24, not --allow-private).
 //
-// Ports are fixed (80/443 upstream, 8888/8443 for the proxies, like the Services): each namespace
+// Ports are fixed (80/443 upstream, 8888/8443/8080 for the proxies, like the Services): each namespace
 // has its own port space, so nothing else can hold them, and the upstream stays on the ports the
 // proxy's default policy allows (--connect-ports 443,80).
 
@@ -60,6 +61,9 @@ const DENIED = '10.250.2.3';
 const NET_SUBNET = '10.250.2.0/24';
 const FORWARD_URL = `http://${PROXY_IP}:8888`;
 const MTLS_URL = `https://${PROXY_IP}:8443`;
+const INSPECT_URL = `http://${PROXY_IP}:8080`;
+/** The bundle of the inspect CA (the forward one holds the upstream's CA). */
+const INSPECT_BUNDLE = 'egresskit-inspect-ca-bundle';
 /** Where `k8s inject --ca-configmap` mounts the bundle inside the container. */
 const IN_POD_BUNDLE_DIR = '/etc/egresskit/ca';
 const CA_VARS = ['SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'NODE_EXTRA_CA_CERTS'];
@@ -140,6 +144,15 @@ function without(env: Record<string, string>, names: string[]): Record<string, s
   return Object.fromEntries(Object.entries(env).filter(([k]) => !names.includes(k)));
 }
 
+/** What GET /api/flows returns for each flow (the fields this test reads). */
+interface FlowJson {
+  url: string;
+  method: string;
+  status: number | null;
+  intercepted: boolean;
+  error: { code: string; message: string } | null;
+}
+
 interface CurlResult extends ExecResult {
   status: number;
   connectStatus: number;
@@ -192,10 +205,17 @@ describe('cluster in a box: a workload Pod reaches the internet only through egr
   let forward: CliProxy | undefined;
   let mtls: CliProxy | undefined;
   let mtlsCerts = '';
+  let inspect: CliProxy | undefined;
+  /** Where inspect created its CA (--ca-dir), as a fresh Pod would on first start. */
+  let inspectCaDir = '';
+  /** The inspect UI port, on the proxy namespace's loopback. */
+  let uiPort = 0;
   /** The container's environment from `k8s inject --proxy FORWARD_URL --ca-configmap ...`. */
   let env: Record<string, string> = {};
   /** The same for a workload pointed at the mtls proxy. */
   let mtlsEnv: Record<string, string> = {};
+  /** The same for a workload pointed at the inspect proxy, with the inspect CA's bundle. */
+  let inspectEnv: Record<string, string> = {};
 
   before(async () => {
     await removeStaleNetns(PREFIX);
@@ -223,6 +243,7 @@ describe('cluster in a box: a workload Pod reaches the internet only through egr
     const script = join(dir, 'upstream.mjs');
     const deployment = join(dir, 'deployment.yaml');
     mtlsCerts = join(dir, 'mtls');
+    inspectCaDir = join(dir, 'inspect');
     await Promise.all([
       writeFile(caFile, ca.certPem),
       writeFile(certFile, leaf.certPem),
@@ -232,20 +253,29 @@ describe('cluster in a box: a workload Pod reaches the internet only through egr
     ]);
 
     // What a platform engineer would run: the CA bundle ConfigMap, inject, and the mtls certificates.
-    const inject = (proxy: string) => runCli(['k8s', 'inject', '--proxy', proxy, '--ca-configmap', 'egresskit-ca-bundle', '--label', '-f', deployment]);
-    const [cm, injected, injectedMtls, certs] = await Promise.all([
+    const inject = (proxy: string, bundle = 'egresskit-ca-bundle') =>
+      runCli(['k8s', 'inject', '--proxy', proxy, '--ca-configmap', bundle, '--label', '-f', deployment]);
+    const policy = ['--admin', '127.0.0.1:0', '--allow', NET_SUBNET, '--deny', DENIED];
+    // inspect starts alongside: it creates its CA in --ca-dir, which the workload's bundle needs.
+    // Its UI is on the proxy namespace's loopback (no token), like `kubectl port-forward` reaches it.
+    const inspectStarted = startCli(
+      ['inspect', '--listen', `${PROXY_IP}:8080`, ...policy, '--ui', '127.0.0.1:0', '--ca-dir', inspectCaDir, '--upstream-ca', caFile],
+      {},
+      inNetns(NS.proxy),
+    );
+    const [cm, injected, injectedMtls, certs, injectedInspect] = await Promise.all([
       runCli(['k8s', 'ca-configmap', '--ca', caFile]),
       inject(FORWARD_URL),
       inject(MTLS_URL),
       runCli(['certs', 'mtls', '--out', mtlsCerts, '--san', PROXY_IP]),
+      inject(INSPECT_URL, INSPECT_BUNDLE),
     ]);
-    for (const r of [cm, injected, injectedMtls, certs]) assert.equal(r.code, 0, r.stderr);
+    for (const r of [cm, injected, injectedMtls, certs, injectedInspect]) assert.equal(r.code, 0, r.stderr);
     const configMaps = [parse(cm.stdout) as ConfigMap];
     env = await podEnv(injected.stdout, configMaps, dir);
     mtlsEnv = await podEnv(injectedMtls.stdout, configMaps, dir);
 
-    const policy = ['--admin', '127.0.0.1:0', '--allow', NET_SUBNET, '--deny', DENIED];
-    [upstream, forward, mtls] = await Promise.all([
+    [upstream, forward, mtls, inspect] = await Promise.all([
       startUpstream(script, certFile, keyFile),
       startCli(['forward', '--listen', `${PROXY_IP}:8888`, ...policy], {}, inNetns(NS.proxy)),
       startCli(
@@ -253,11 +283,17 @@ describe('cluster in a box: a workload Pod reaches the internet only through egr
         {},
         inNetns(NS.proxy),
       ),
+      inspectStarted,
     ]);
+    const listening = await inspect.waitForLog((l) => l.event === 'listening');
+    uiPort = Number(/:(\d+)$/.exec(String(listening.ui))![1]);
+    const inspectCm = await runCli(['k8s', 'ca-configmap', '--ca', join(inspectCaDir, 'ca.crt'), '--name', INSPECT_BUNDLE]);
+    assert.equal(inspectCm.code, 0, inspectCm.stderr);
+    inspectEnv = await podEnv(injectedInspect.stdout, [parse(inspectCm.stdout) as ConfigMap], dir);
   });
 
   after(async () => {
-    await Promise.allSettled([forward?.stop(), mtls?.stop(), stopChild(upstream)]);
+    await Promise.allSettled([forward?.stop(), mtls?.stop(), inspect?.stop(), stopChild(upstream)]);
     for (const ns of Object.values(NS)) await destroyNetns(ns);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -395,8 +431,55 @@ describe('cluster in a box: a workload Pod reaches the internet only through egr
     assert.match(String(line.error_detail), /the client sent no certificate/);
   });
 
-  // TODO(issue 5): inspect mode is not built yet. When it is: a third egresskit in `proxy` in
-  // inspect mode, `k8s ca-configmap --ca <its CA>` + inject, and curl/Python in `work` reaching
-  // the HTTPS upstream through interception, trusting the minted leaf via the bundle alone.
-  it.todo('inspect: HTTPS through the TLS-inspecting proxy, trusting its CA via the injected bundle (inspect mode does not exist yet)');
+  it('inspect: curl over HTTPS gets 200 through interception, trusting only the inspect CA from the injected bundle', async () => {
+    for (const name of ['HTTPS_PROXY', 'https_proxy']) assert.equal(inspectEnv[name], INSPECT_URL, name);
+    const r = await curlIn(NS.work, inspectEnv, [`https://${UPSTREAM}/inspect-curl`]);
+    assert.equal(r.status, 200, `${r.code} ${r.stderr} ${r.body}`);
+    assert.equal(r.connectStatus, 200, 'a CONNECT, terminated by the proxy');
+    const body = JSON.parse(r.body) as { peer: string; tls: boolean; path: string };
+    assert.deepEqual([body.tls, body.peer, body.path], [true, PROXY_NET_IP, '/inspect-curl'], 'the proxy made its own TLS connection upstream');
+    const line = await inspect!.waitForLog((l) => l.event === 'http' && l.url === `https://${UPSTREAM}/inspect-curl` && fromWork(l));
+    assert.equal(line.status, 200);
+    // The leaf curl accepted was minted by the inspect CA: the upstream CA's bundle does not verify it.
+    const upstreamTrust = Object.fromEntries(CA_VARS.map((name) => [name, env[name]!]));
+    const wrongCa = await curlIn(NS.work, { ...inspectEnv, ...upstreamTrust }, [`https://${UPSTREAM}/inspect-curl`]);
+    assert.equal(wrongCa.code, 60, `curl trusting the upstream CA instead: exit ${wrongCa.code} ${wrongCa.stderr}`);
+  });
+
+  it('inspect: Python urllib over HTTPS gets 200 through interception', async () => {
+    const r = await execIn(NS.work, 'python3', ['-c', PY_FETCH, `https://${UPSTREAM}/inspect-python`], inspectEnv);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { status: number; body: { peer: string; path: string }; proxies: Record<string, string> };
+    assert.equal(out.status, 200);
+    assert.equal(out.body.path, '/inspect-python');
+    assert.equal(out.body.peer, PROXY_NET_IP);
+    assert.equal(out.proxies.https, INSPECT_URL);
+  });
+
+  it('inspect: the flow is in the UI API, read from inside the proxy Pod', async () => {
+    const sent = await curlIn(NS.work, inspectEnv, [`https://${UPSTREAM}/inspect-flow`]);
+    assert.equal(sent.status, 200, `${sent.code} ${sent.stderr}`);
+    await inspect!.waitForLog((l) => l.event === 'http' && l.url === `https://${UPSTREAM}/inspect-flow` && fromWork(l));
+    const r = await execIn(NS.proxy, 'curl', ['-sS', '--max-time', '5', '--noproxy', '*', `http://127.0.0.1:${uiPort}/api/flows`]);
+    assert.equal(r.code, 0, r.stderr);
+    const { flows } = JSON.parse(r.stdout) as { flows: FlowJson[] };
+    const flow = flows.find((f) => f.url === `https://${UPSTREAM}/inspect-flow`);
+    assert.ok(flow, `no flow for /inspect-flow: ${flows.map((f) => `${f.method} ${f.url} ${f.status}`).join(', ')}`);
+    assert.equal(flow.method, 'GET');
+    assert.equal(flow.status, 200);
+    assert.equal(flow.intercepted, true);
+    assert.equal(flow.error, null);
+  });
+
+  it('inspect: a denied destination gets 403, with the rule and reason in the log', async () => {
+    const tunnel = await curlIn(NS.work, inspectEnv, [`https://${DENIED}/`]);
+    assert.equal(tunnel.connectStatus, 403, `curl exit ${tunnel.code}: ${tunnel.stderr}`);
+    assert.equal(tunnel.code, 56);
+    const line = await inspect!.waitForLog((l) => l.event === 'connect' && l.target === `${DENIED}:443` && fromWork(l));
+    assert.equal(line.decision, 'deny');
+    assert.equal(line.status, 403);
+    assert.equal(line.rule, '--deny[0]');
+    assert.match(String(line.reason), new RegExp(`denied by rule --deny\\[0\\] \\(deny ${DENIED.replaceAll('.', '\\.')}\\)`));
+    assert.equal(line.error, 'policy_denied');
+  });
 });

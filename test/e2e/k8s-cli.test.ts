@@ -91,15 +91,17 @@ let kubectlMissing: string | false = false;
 let dir = '';
 let forward: CliResult;
 let mtls: CliResult;
+let inspect: CliResult;
 let injected: CliResult;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'egresskit-k8s-e2e-'));
   let version;
-  [version, forward, mtls, injected] = await Promise.all([
+  [version, forward, mtls, inspect, injected] = await Promise.all([
     run('kubectl', ['version', '--client']),
     runCli(['k8s', 'render', 'forward']),
     runCli(['k8s', 'render', 'mtls', '--cert-manager']),
+    runCli(['k8s', 'render', 'inspect']),
     runCliWithInput(INJECT, WORKLOADS),
   ]);
   if (version.code !== 0) kubectlMissing = 'kubectl is not on PATH (kubectl version --client failed); skipping the kubectl kustomize checks';
@@ -130,11 +132,19 @@ describe('egresskit k8s (the CLI)', { concurrency: true }, () => {
     assert.deepEqual(all.filter((k) => k === 'Certificate' || k === 'Issuer'), ['Issuer', 'Certificate', 'Issuer', 'Certificate', 'Certificate']);
   });
 
-  it('render inspect exits 2 and says what to do instead', async () => {
-    const r = await runCli(['k8s', 'render', 'inspect']);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /^egresskit: inspect manifests are not available yet: use egresskit k8s render forward or egresskit k8s render mtls\n$/);
-    assert.equal(r.stdout, '');
+  it('render inspect: one Deployment (no HPA, no PDB) whose config egresskit config check accepts', async () => {
+    assert.equal(inspect.code, 0, inspect.stderr);
+    assert.deepEqual(kinds(inspect.stdout), ['ServiceAccount', 'ConfigMap', 'Deployment', 'Service', 'NetworkPolicy', 'NetworkPolicy']);
+    const file = join(dir, 'inspect-config.yaml');
+    await writeFile(file, docs(inspect.stdout).find((d) => d.kind === 'ConfigMap')!.data!['config.yaml']!);
+    const check = await runCli(['config', 'check', file]);
+    assert.equal(check.code, 0, check.stderr);
+    const checked = JSON.parse(check.stdout) as { mode: string; inspect: { caCert: string; caKey: string; caDir: string; ui: string } };
+    assert.equal(checked.mode, 'inspect');
+    assert.deepEqual(
+      [checked.inspect.caCert, checked.inspect.caKey, checked.inspect.caDir, checked.inspect.ui],
+      ['/etc/egresskit/inspect-ca/ca.crt', '/etc/egresskit/inspect-ca/ca.key', '/var/lib/egresskit', '0.0.0.0:8081'],
+    );
   });
 
   it('bases --check: the checked-in deploy/ matches render (else: npm run deploy:generate)', async () => {
@@ -162,13 +172,16 @@ describe('egresskit k8s (the CLI)', { concurrency: true }, () => {
 });
 
 describe('kubectl kustomize', { concurrency: true }, () => {
-  for (const mode of ['forward', 'mtls']) {
+  for (const mode of ['forward', 'inspect', 'mtls']) {
     it(`builds deploy/${mode} and deploy/${mode}/workload`, async (t) => {
       if (kubectlMissing) return t.skip(kubectlMissing);
       const built = kinds(await kustomize(join(DEPLOY, mode)));
-      for (const kind of ['Namespace', 'ServiceAccount', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget', 'HorizontalPodAutoscaler', 'NetworkPolicy']) {
+      // inspect runs one replica: no autoscaler, no PodDisruptionBudget.
+      const scaled = mode === 'inspect' ? [] : ['PodDisruptionBudget', 'HorizontalPodAutoscaler'];
+      for (const kind of ['Namespace', 'ServiceAccount', 'ConfigMap', 'Deployment', 'Service', ...scaled, 'NetworkPolicy']) {
         assert.ok(built.includes(kind), `${kind} missing from deploy/${mode}`);
       }
+      if (mode === 'inspect') assert.ok(!built.includes('HorizontalPodAutoscaler') && !built.includes('PodDisruptionBudget'));
       assert.deepEqual(kinds(await kustomize(join(DEPLOY, mode, 'workload'))), ['NetworkPolicy']);
     });
   }

@@ -1,6 +1,6 @@
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { MODE_PROFILES, type ModeProfile } from '../modes.js';
-import { commonLabels, resourceName, selectorLabels } from '../names.js';
+import { commonLabels, resourceName, selectorLabels, UI_PORT_NAME } from '../names.js';
 import type { RenderOptions } from '../options.js';
 import type { ProxyConfig } from '../proxy-config.js';
 
@@ -17,6 +17,8 @@ export interface RenderContext {
   readonly selector: Record<string, string>;
   /** The kubernetes.io/tls Secret an mtls Pod mounts (cert-manager writes it when asked to). */
   readonly tlsSecretName: string;
+  /** inspect: the Secret with the interception CA (ca.crt, ca.key), created once by the user. */
+  readonly caSecretName: string;
 }
 
 export function renderContext(options: RenderOptions, proxy: ProxyConfig): RenderContext {
@@ -29,6 +31,7 @@ export function renderContext(options: RenderOptions, proxy: ProxyConfig): Rende
     labels: commonLabels(options.mode),
     selector: selectorLabels(options.mode),
     tlsSecretName: `${name}-tls`,
+    caSecretName: `${name}-ca`,
   };
 }
 
@@ -39,4 +42,9 @@ export function objectMeta(ctx: RenderContext, name = ctx.name): ObjectMeta {
 /** The ports clients connect to, in order: the proxy port first, then any a mode adds. */
 export function clientPorts(ctx: RenderContext): { name: string; port: number }[] {
   return [{ name: ctx.profile.proxyPortName, port: ctx.proxy.proxyPort }, ...ctx.profile.extraPorts];
+}
+
+/** inspect: the UI port, which only labelled Pods of the namespace and port-forward may reach; none elsewhere. */
+export function uiPorts(ctx: RenderContext): { name: string; port: number }[] {
+  return ctx.proxy.uiPort === undefined ? [] : [{ name: UI_PORT_NAME, port: ctx.proxy.uiPort }];
 }

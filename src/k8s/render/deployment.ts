@@ -2,8 +2,8 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
-import { ADMIN_PORT_NAME, CONFIG_FILE, CONFIG_HASH_ANNOTATION, CONFIG_KEY, TLS_DIR } from '../names.js';
-import { clientPorts, objectMeta, type RenderContext } from './context.js';
+import { ADMIN_PORT_NAME, CONFIG_FILE, CONFIG_HASH_ANNOTATION, CONFIG_KEY, INSPECT_CA_DIR, INSPECT_STATE_DIR, TLS_DIR } from '../names.js';
+import { clientPorts, objectMeta, uiPorts, type RenderContext } from './context.js';
 import { containerSecurityContext, podSecurityContext } from './security.js';
 
 /** Time after the drain for the Pod to be removed from endpoints and for node's own exit. */
@@ -31,6 +31,18 @@ function volumes(ctx: RenderContext): { volumes: IVolume[]; mounts: IVolumeMount
     volumes.push({ name: 'tls', secret: { secretName: ctx.tlsSecretName, defaultMode: 0o440 } });
     mounts.push({ name: 'tls', mountPath: TLS_DIR, readOnly: true });
   }
+  if (ctx.profile.inspectCa) {
+    // The CA comes from a Secret the user creates once, so a restart never mints a new one
+    // (workloads trust it through k8s ca-configmap). The config names the two files.
+    volumes.push({
+      name: 'inspect-ca',
+      secret: { secretName: ctx.caSecretName, defaultMode: 0o440, items: [{ key: 'ca.crt', path: 'ca.crt' }, { key: 'ca.key', path: 'ca.key' }] },
+    });
+    mounts.push({ name: 'inspect-ca', mountPath: INSPECT_CA_DIR, readOnly: true });
+    // inspect.caDir: the UI token is written here at each start.
+    volumes.push({ name: 'state', emptyDir: { sizeLimit: '16Mi' } });
+    mounts.push({ name: 'state', mountPath: INSPECT_STATE_DIR });
+  }
   return { volumes, mounts };
 }
 
@@ -42,7 +54,7 @@ function container(ctx: RenderContext, mounts: IVolumeMount[]): IContainer {
     // The image's entrypoint is the egresskit CLI; these are its arguments.
     args: [ctx.options.mode, '--config', CONFIG_FILE, ...(ctx.profile.tlsSecret ? ['--tls-dir', TLS_DIR] : [])],
     ports: [
-      ...clientPorts(ctx).map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' as const })),
+      ...[...clientPorts(ctx), ...uiPorts(ctx)].map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' as const })),
       { name: ADMIN_PORT_NAME, containerPort: ctx.proxy.adminPort, protocol: 'TCP' as const },
     ],
     // /readyz turns 503 as soon as SIGTERM starts the drain, so the endpoint goes before the Pod.
@@ -50,7 +62,7 @@ function container(ctx: RenderContext, mounts: IVolumeMount[]): IContainer {
     livenessProbe: { httpGet: { path: '/healthz', port: ADMIN_PORT_NAME }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
     resources: {
       requests: { cpu: '100m', memory: '128Mi' },
-      limits: { cpu: '1', memory: '512Mi' },
+      limits: { cpu: '1', memory: ctx.profile.memoryLimit },
     },
     securityContext: containerSecurityContext(),
     volumeMounts: mounts,
@@ -64,6 +76,7 @@ export function renderDeployment(ctx: RenderContext): Deployment {
     spec: {
       // With an autoscaler the HPA owns the replica count: a replicas field here would reset it
       // on every `kubectl apply` (the Kubernetes docs' advice for HPA-managed Deployments).
+      // inspect runs exactly one (its flows live in that process's memory).
       ...(ctx.profile.autoscale ? {} : { replicas: ctx.options.replicas }),
       revisionHistoryLimit: 5,
       selector: { matchLabels: { ...ctx.selector } },

@@ -1,8 +1,8 @@
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { INetworkPolicyPort } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort';
 import type { Config } from '../../config/schema.js';
-import { EGRESS_LABEL } from '../names.js';
-import { clientPorts, objectMeta, type RenderContext } from './context.js';
+import { EGRESS_LABEL, UI_LABEL } from '../names.js';
+import { clientPorts, objectMeta, uiPorts, type RenderContext } from './context.js';
 
 export const DNS_PORTS: INetworkPolicyPort[] = [
   { protocol: 'UDP', port: 53 },
@@ -24,6 +24,8 @@ export function egressPorts(config: Config): number[] {
  * any namespace); the admin port (health, metrics) is open to scrapers and probes. Outbound,
  * the proxy reaches any address, but only on the ports its policy allows, plus DNS. Which
  * addresses it may reach is the proxy's own policy (the private-address guard, allow rules).
+ * inspect's UI port admits only Pods of the proxy's namespace labelled egresskit.io/ui=true;
+ * `kubectl port-forward` needs no rule (the runtime connects to it from inside the Pod).
  */
 export function renderProxyNetworkPolicy(ctx: RenderContext): NetworkPolicy {
   return new NetworkPolicy({
@@ -36,6 +38,7 @@ export function renderProxyNetworkPolicy(ctx: RenderContext): NetworkPolicy {
           from: [{ namespaceSelector: {}, podSelector: { matchLabels: { [EGRESS_LABEL]: 'true' } } }],
           ports: clientPorts(ctx).map((p) => ({ protocol: 'TCP', port: p.port })),
         },
+        ...uiPorts(ctx).map((p) => ({ from: [{ podSelector: { matchLabels: { [UI_LABEL]: 'true' } } }], ports: [{ protocol: 'TCP' as const, port: p.port }] })),
         { ports: [{ protocol: 'TCP', port: ctx.proxy.adminPort }] },
       ],
       egress: [{ ports: egressPorts(ctx.proxy.config).map((port) => ({ protocol: 'TCP', port })) }, { ports: DNS_PORTS }],

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { RENDER_MODES } from '../../../src/k8s/modes.js';
 import { diffBases, generateBases, GENERATED_HEADER, writeBases } from '../../../src/k8s/bases.js';
 import { REPO_ROOT } from '../../helpers/paths.js';
 import { withTempDir } from './helpers.js';
@@ -13,7 +14,7 @@ test('the checked-in kustomize bases (deploy/) are what render produces; run npm
 
 test('bases: each mode has a kustomization listing its files, and a workload/ base with the example policy', () => {
   const files = generateBases();
-  for (const mode of ['forward', 'mtls']) {
+  for (const mode of RENDER_MODES) {
     const kustomization = parseAllDocuments(files.get(join(mode, 'kustomization.yaml'))!)[0]!.toJS() as { resources: string[] };
     assert.ok(kustomization.resources.includes('namespace.yaml'));
     assert.ok(kustomization.resources.includes('deployment.yaml'));
@@ -24,6 +25,17 @@ test('bases: each mode has a kustomization listing its files, and a workload/ ba
     assert.equal(workload.metadata.namespace, undefined);
   }
   for (const content of files.values()) assert.ok(content.startsWith(GENERATED_HEADER));
+});
+
+test('bases: deploy/inspect has no autoscaler or PDB, and its kustomization says how to create the CA Secret once', () => {
+  const files = generateBases();
+  assert.ok(files.has(join('inspect', 'deployment.yaml')));
+  assert.ok(!files.has(join('inspect', 'horizontal-pod-autoscaler.yaml')));
+  assert.ok(!files.has(join('inspect', 'pod-disruption-budget.yaml')));
+  const kustomization = files.get(join('inspect', 'kustomization.yaml'))!;
+  assert.match(kustomization, /# {3}egresskit certs ca --out ca\n/);
+  assert.match(kustomization, /kubectl create secret generic egresskit-inspect-ca -n egresskit --from-file=ca\.crt=ca\/ca\.crt --from-file=ca\.key=ca\/ca\.key/);
+  assert.match(files.get(join('inspect', 'deployment.yaml'))!, /\n {2}replicas: 1\n/);
 });
 
 test('bases: write, detect drift, rewrite, and remove generated files no longer produced', () =>

@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderObjects, type RenderedObject } from '../../../src/k8s/render.js';
-import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, DEFAULT_REPLICAS, type RenderOptions } from '../../../src/k8s/options.js';
+import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, defaultReplicas, type RenderOptions } from '../../../src/k8s/options.js';
 
 export function render(overrides: Partial<RenderOptions> & Pick<RenderOptions, 'mode'>): RenderedObject[] {
-  return renderObjects({ namespace: DEFAULT_NAMESPACE, image: DEFAULT_IMAGE, replicas: DEFAULT_REPLICAS, ...overrides });
+  return renderObjects({ namespace: DEFAULT_NAMESPACE, image: DEFAULT_IMAGE, replicas: defaultReplicas(overrides.mode), ...overrides });
 }
 
 /** Plain JSON of every rendered object of `kind` (what kubectl would send). */

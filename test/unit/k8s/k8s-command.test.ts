@@ -76,6 +76,16 @@ test('k8s render prints a YAML stream; --create-namespace adds the Namespace', a
   );
 });
 
+test('k8s render inspect: one replica without --replicas, no HPA or PDB; --replicas 1 is fine', async () => {
+  const { out } = await run(['render', 'inspect']);
+  assert.deepEqual(
+    parseAllDocuments(out).map((d) => (d.toJS() as { kind: string }).kind),
+    ['ServiceAccount', 'ConfigMap', 'Deployment', 'Service', 'NetworkPolicy', 'NetworkPolicy'],
+  );
+  assert.match(out, /\n {2}replicas: 1\n/);
+  assert.equal((await run(['render', 'inspect', '--replicas', '1'])).out, out);
+});
+
 test('k8s render --config ships the file in the ConfigMap', () =>
   withTempDir(async (dir) => {
     const file = join(dir, 'egresskit.yaml');
@@ -88,8 +98,8 @@ test('k8s render --config ships the file in the ConfigMap', () =>
   }));
 
 const renderErrors: [string, string[], RegExp][] = [
-  ['inspect (not yet)', ['inspect'], /inspect manifests are not available yet: use egresskit k8s render forward or egresskit k8s render mtls/],
-  ['an unknown mode', ['socks'], /unknown mode 'socks'/],
+  ['an unknown mode', ['socks'], /unknown mode 'socks': use egresskit k8s render forward, egresskit k8s render inspect, egresskit k8s render mtls/],
+  ['--replicas 2 for inspect', ['inspect', '--replicas', '2'], /inspect keeps its flows in one process's memory, so it runs exactly one replica/],
   ['--issuer without --cert-manager', ['mtls', '--issuer', 'corp'], /--issuer only applies with --cert-manager/],
   ['--cert-manager for forward', ['forward', '--cert-manager'], /--cert-manager only applies to mtls/],
   ['--replicas 0', ['forward', '--replicas', '0'], /--replicas '0' must be a whole number/],

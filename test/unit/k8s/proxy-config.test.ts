@@ -22,8 +22,9 @@ for (const mode of RENDER_MODES) {
     assert.equal((raw.timeouts as Record<string, unknown>).drain, '30s');
     const reparsed = parseConfig(raw, 'config.yaml');
     assert.deepEqual(reparsed, buildProxyConfig(mode).config);
-    assert.equal(reparsed.listen, mode === 'forward' ? '0.0.0.0:8888' : '0.0.0.0:8443');
+    assert.equal(reparsed.listen, { forward: '0.0.0.0:8888', inspect: '0.0.0.0:8080', mtls: '0.0.0.0:8443' }[mode]);
     if (mode === 'mtls') assert.equal(reparsed.tls?.dir, '/etc/egresskit/tls');
+    if (mode === 'inspect') assert.equal(reparsed.inspect?.caCert, '/etc/egresskit/inspect-ca/ca.crt');
   });
 }
 
@@ -72,13 +73,17 @@ test('--config: a different config gives a different hash, so the Deployment rol
   assert.notEqual(hash({}), hash({ policy: { allowPrivate: true } }));
 });
 
-const badConfigs: [string, 'forward' | 'mtls', unknown, RegExp][] = [
+const badConfigs: [string, 'forward' | 'mtls' | 'inspect', unknown, RegExp][] = [
   ['another mode', 'forward', { mode: 'mtls' }, /says mode: mtls, but you are rendering forward/],
   ['admin off', 'forward', { admin: 'off' }, /admin is off.*probes.*admin: 0\.0\.0\.0:9090/],
   ['loopback listen', 'forward', { listen: '127.0.0.1:8888' }, /listen is '127\.0\.0\.1:8888', which a Service cannot reach/],
   ['port 0', 'forward', { listen: '0.0.0.0:0' }, /fixed port/],
   ['same ports', 'forward', { listen: '0.0.0.0:9090' }, /listen and admin both use port 9090/],
   ['file paths for mtls', 'mtls', { tls: { cert: '/x.crt', key: '/x.key' } }, /tls\.cert, tls\.key point at files that do not exist in the Pod.*remove tls\.cert, tls\.key/],
+  ['CA paths for inspect', 'inspect', { inspect: { caCert: '/x.crt', caKey: '/x.key' } }, /inspect\.caCert, inspect\.caKey would point at paths the manifests decide.*Secret \(ca\.crt, ca\.key\) at \/etc\/egresskit\/inspect-ca.*remove inspect\.caCert, inspect\.caKey/],
+  ['caDir for inspect', 'inspect', { inspect: { caDir: '/data' } }, /inspect\.caDir would point at paths the manifests decide.*emptyDir at \/var\/lib\/egresskit/],
+  ['a loopback UI for inspect', 'inspect', { inspect: { ui: '127.0.0.1:8081' } }, /inspect\.ui is '127\.0\.0\.1:8081', which a Service cannot reach.*inspect\.ui: 0\.0\.0\.0:8081/],
+  ['the UI on the proxy port', 'inspect', { inspect: { ui: '0.0.0.0:8080' } }, /inspect\.ui uses port 8080, which listen or admin already use/],
   ['invalid field', 'forward', { policy: { conectPorts: [1] } }, /invalid configuration in corp\.yaml:\n {2}policy: unknown field "conectPorts"/],
   ['not a mapping', 'forward', ['a'], /must be a YAML mapping/],
 ];

@@ -7,8 +7,9 @@ import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisrup
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
-import { parseAllDocuments } from 'yaml';
-import { RENDER_MODES, type RenderMode } from '../../../src/k8s/modes.js';
+import { parse, parseAllDocuments } from 'yaml';
+import { MODE_PROFILES, RENDER_MODES, type RenderMode } from '../../../src/k8s/modes.js';
+import { defaultReplicas } from '../../../src/k8s/options.js';
 import { renderYaml } from '../../../src/k8s/render.js';
 import { one, ofKind, render } from './helpers.js';
 
@@ -17,6 +18,8 @@ const variants: { name: string; mode: RenderMode; certManager?: boolean; createN
   { name: 'forward with namespace', mode: 'forward', createNamespace: true },
   { name: 'mtls', mode: 'mtls' },
   { name: 'mtls with cert-manager', mode: 'mtls', certManager: true },
+  { name: 'inspect', mode: 'inspect' },
+  { name: 'inspect with namespace', mode: 'inspect', createNamespace: true },
 ];
 
 for (const v of variants) {
@@ -24,13 +27,13 @@ for (const v of variants) {
 
   test(`render ${v.name}: every object passes the Kubernetes schema validator`, () => {
     const objects = render(options);
-    assert.ok(objects.length >= 8, `only ${objects.length} objects`);
+    assert.ok(objects.length >= (v.mode === 'inspect' ? 6 : 8), `only ${objects.length} objects`);
     for (const { object } of objects) assert.doesNotThrow(() => object.validate(), `${object.kind} ${object.metadata?.name}`);
   });
 
   test(`render ${v.name}: the YAML stream parses back to the same objects`, () => {
     const objects = render(options);
-    const docs = parseAllDocuments(renderYaml({ namespace: 'egresskit', image: 'ghcr.io/egresskit/egresskit:0.1.0', replicas: 2, ...options }));
+    const docs = parseAllDocuments(renderYaml({ namespace: 'egresskit', image: 'ghcr.io/egresskit/egresskit:0.1.0', replicas: defaultReplicas(v.mode), ...options }));
     assert.ok(Array.isArray(docs));
     for (const doc of docs) assert.deepEqual(doc.errors, []);
     assert.deepEqual(
@@ -120,19 +123,22 @@ for (const mode of RENDER_MODES) {
     assert.equal(deployment.spec!.template.spec!.serviceAccountName, one<IServiceAccount>(objects, 'ServiceAccount').metadata!.name);
   });
 
-  test(`render ${mode}: PodDisruptionBudget and CPU autoscaler own the replica count`, () => {
-    const objects = render({ mode, replicas: 3 });
-    const pdb = one<IPodDisruptionBudget>(objects, 'PodDisruptionBudget');
-    assert.equal(pdb.spec!.minAvailable, 1);
-    const hpa = one<IHorizontalPodAutoscaler>(objects, 'HorizontalPodAutoscaler');
-    assert.equal(hpa.apiVersion, 'autoscaling/v2');
-    assert.equal(hpa.spec!.minReplicas, 3);
-    assert.ok(hpa.spec!.maxReplicas >= 3);
-    assert.deepEqual(hpa.spec!.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: `egresskit-${mode}` });
-    assert.equal(hpa.spec!.metrics![0]!.resource!.name, 'cpu');
-    // A replicas field next to an HPA would reset the scale on every kubectl apply.
-    assert.equal(one<IDeployment>(objects, 'Deployment').spec!.replicas, undefined);
-  });
+  // inspect runs one replica, without either (tested below).
+  if (!MODE_PROFILES[mode].singleReplica) {
+    test(`render ${mode}: PodDisruptionBudget and CPU autoscaler own the replica count`, () => {
+      const objects = render({ mode, replicas: 3 });
+      const pdb = one<IPodDisruptionBudget>(objects, 'PodDisruptionBudget');
+      assert.equal(pdb.spec!.minAvailable, 1);
+      const hpa = one<IHorizontalPodAutoscaler>(objects, 'HorizontalPodAutoscaler');
+      assert.equal(hpa.apiVersion, 'autoscaling/v2');
+      assert.equal(hpa.spec!.minReplicas, 3);
+      assert.ok(hpa.spec!.maxReplicas >= 3);
+      assert.deepEqual(hpa.spec!.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: `egresskit-${mode}` });
+      assert.equal(hpa.spec!.metrics![0]!.resource!.name, 'cpu');
+      // A replicas field next to an HPA would reset the scale on every kubectl apply.
+      assert.equal(one<IDeployment>(objects, 'Deployment').spec!.replicas, undefined);
+    });
+  }
 
   test(`render ${mode}: proxy NetworkPolicy admits labelled workloads and reaches only allowed ports and DNS`, () => {
     const policy = one<INetworkPolicy>(render({ mode }), 'NetworkPolicy', `egresskit-${mode}`);
@@ -193,4 +199,75 @@ test('the validators are live: a broken object is rejected', async () => {
   const { Deployment } = await import('kubernetes-models/apps/v1/Deployment');
   const broken = new Deployment({ metadata: { name: 'x' }, spec: { selector: {}, template: { spec: { containers: [{ name: 'a', ports: [{ containerPort: Number.NaN }] }] } } } });
   assert.throws(() => broken.validate(), /containerPort/);
+});
+
+test('render inspect: proxy 8080 and ui 8081 on the container and Service; workloads reach only 8080', () => {
+  const objects = render({ mode: 'inspect' });
+  const container = one<IDeployment>(objects, 'Deployment').spec!.template.spec!.containers[0]!;
+  assert.deepEqual(container.ports, [
+    { name: 'proxy', containerPort: 8080, protocol: 'TCP' },
+    { name: 'ui', containerPort: 8081, protocol: 'TCP' },
+    { name: 'admin', containerPort: 9090, protocol: 'TCP' },
+  ]);
+  assert.deepEqual(one<IService>(objects, 'Service').spec!.ports, [
+    { name: 'proxy', port: 8080, targetPort: 'proxy', protocol: 'TCP' },
+    { name: 'ui', port: 8081, targetPort: 'ui', protocol: 'TCP' },
+    { name: 'metrics', port: 9090, targetPort: 'admin', protocol: 'TCP' },
+  ]);
+  const workloadPolicy = one<INetworkPolicy>(objects, 'NetworkPolicy', 'egresskit-inspect-workloads');
+  assert.deepEqual(workloadPolicy.spec!.egress![0]!.ports, [{ protocol: 'TCP', port: 8080 }]);
+});
+
+test('render inspect: the UI port admits only Pods of the namespace labelled egresskit.io/ui=true', () => {
+  const policy = one<INetworkPolicy>(render({ mode: 'inspect' }), 'NetworkPolicy', 'egresskit-inspect');
+  assert.deepEqual(policy.spec!.ingress, [
+    { from: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'egresskit.io/egress': 'true' } } }], ports: [{ protocol: 'TCP', port: 8080 }] },
+    // No namespaceSelector: the policy's own namespace only.
+    { from: [{ podSelector: { matchLabels: { 'egresskit.io/ui': 'true' } } }], ports: [{ protocol: 'TCP', port: 8081 }] },
+    { ports: [{ protocol: 'TCP', port: 9090 }] },
+  ]);
+});
+
+test('render inspect: one replica, no autoscaler, no PodDisruptionBudget; --replicas 2 is refused', () => {
+  const objects = render({ mode: 'inspect' });
+  assert.equal(one<IDeployment>(objects, 'Deployment').spec!.replicas, 1);
+  assert.equal(ofKind(objects, 'HorizontalPodAutoscaler').length, 0);
+  assert.equal(ofKind(objects, 'PodDisruptionBudget').length, 0);
+  assert.equal(defaultReplicas('inspect'), 1);
+  assert.throws(() => render({ mode: 'inspect', replicas: 2 }), /--replicas 2: inspect keeps its flows in one process's memory, so it runs exactly one replica.*drop --replicas/);
+});
+
+test('render inspect: the CA Secret mounted read-only, an emptyDir for caDir, both named in the config', () => {
+  const objects = render({ mode: 'inspect' });
+  const pod = one<IDeployment>(objects, 'Deployment').spec!.template.spec!;
+  assert.deepEqual(pod.volumes!.find((v) => v.name === 'inspect-ca'), {
+    name: 'inspect-ca',
+    secret: { secretName: 'egresskit-inspect-ca', defaultMode: 0o440, items: [{ key: 'ca.crt', path: 'ca.crt' }, { key: 'ca.key', path: 'ca.key' }] },
+  });
+  assert.ok(pod.volumes!.find((v) => v.name === 'state')?.emptyDir);
+  const mounts = pod.containers[0]!.volumeMounts!;
+  assert.deepEqual(mounts.find((m) => m.name === 'inspect-ca'), { name: 'inspect-ca', mountPath: '/etc/egresskit/inspect-ca', readOnly: true });
+  assert.deepEqual(mounts.find((m) => m.name === 'state'), { name: 'state', mountPath: '/var/lib/egresskit' });
+  assert.equal(pod.containers[0]!.securityContext?.readOnlyRootFilesystem, true);
+  const config = parse(one<IConfigMap>(objects, 'ConfigMap').data!['config.yaml']!) as { mode: string; listen: string; inspect: Record<string, unknown> };
+  assert.equal(config.mode, 'inspect');
+  assert.equal(config.listen, '0.0.0.0:8080');
+  assert.equal(config.inspect.ui, '0.0.0.0:8081');
+  assert.equal(config.inspect.caCert, '/etc/egresskit/inspect-ca/ca.crt');
+  assert.equal(config.inspect.caKey, '/etc/egresskit/inspect-ca/ca.key');
+  assert.equal(config.inspect.caDir, '/var/lib/egresskit');
+  // The other modes mount no CA Secret.
+  for (const mode of ['forward', 'mtls'] as const) {
+    assert.equal(one<IDeployment>(render({ mode }), 'Deployment').spec!.template.spec!.volumes!.some((v) => v.name === 'inspect-ca'), false);
+  }
+});
+
+test('render inspect --config: inspect settings ship; ui off drops the UI port everywhere', () => {
+  const objects = render({ mode: 'inspect', config: { inspect: { redact: ['authorization'], ui: 'off' } } });
+  const config = parse(one<IConfigMap>(objects, 'ConfigMap').data!['config.yaml']!) as { inspect: { redact: string[] } };
+  assert.deepEqual(config.inspect.redact, ['authorization']);
+  assert.deepEqual(one<IService>(objects, 'Service').spec!.ports!.map((p) => p.name), ['proxy', 'metrics']);
+  assert.equal(one<INetworkPolicy>(objects, 'NetworkPolicy', 'egresskit-inspect').spec!.ingress!.length, 2);
+  const moved = render({ mode: 'inspect', config: { inspect: { ui: '0.0.0.0:9000' } } });
+  assert.deepEqual(one<IService>(moved, 'Service').spec!.ports![1], { name: 'ui', port: 9000, targetPort: 'ui', protocol: 'TCP' });
 });
