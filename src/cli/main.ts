@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCertsCommands } from './certs-command.js';
 import { registerConfigCommands } from './config-command.js';
+import { registerFlowsCommands } from './flows-command.js';
 import { registerK8sCommands } from './k8s-command.js';
 import { registerProxyCommands } from './proxy-commands.js';
 import { UsageError } from './usage-error.js';
@@ -23,6 +24,7 @@ export async function main(argv: string[]): Promise<void> {
   registerCertsCommands(program);
   registerConfigCommands(program);
   registerK8sCommands(program);
+  registerFlowsCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -141,6 +141,19 @@ describe('inspect: TLS interception with flows, UI and HAR', () => {
     assert.equal(post.response.status, 200);
   });
 
+  it('egresskit flows export --har writes the captured flows; a locked UI without the token exits 2', async () => {
+    const file = join(caDir, 'flows.har');
+    const r = await runCli(['flows', 'export', '--har', file, '--ui', ui]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^wrote \d+ flows to /);
+    const har = JSON.parse(await readFile(file, 'utf8')) as { log: { version: string; entries: unknown[] } };
+    assert.equal(har.log.version, '1.2');
+    assert.ok(har.log.entries.length > 0);
+    const down = await runCli(['flows', 'export', '--har', file, '--ui', 'http://127.0.0.1:1']);
+    assert.equal(down.code, 2);
+    assert.match(down.stderr, /cannot reach the inspect UI/);
+  });
+
   it('plain-HTTP absolute-URI requests become flows too', async () => {
     const r = await curl(['-x', proxy.url, `${plain.origin}/echo`]);
     assert.equal(r.status, 200);
@@ -239,6 +252,11 @@ describe('inspect: TLS interception with flows, UI and HAR', () => {
       assert.equal((await fetch(secondUi)).status, 401);
       const ok = await getJson<{ flows: FlowJson[] }>(secondUi, { authorization: `Bearer ${token}` });
       assert.equal(ok.status, 200);
+      const locked = await runCli(['flows', 'export', '--har', join(caDir, 'locked.har'), '--ui', `http://127.0.0.1:${portOf(l.ui)}`]);
+      assert.equal(locked.code, 2);
+      assert.match(locked.stderr, /--token-file <ca-dir>\/ui-token/);
+      const unlocked = await runCli(['flows', 'export', '--har', join(caDir, 'locked.har'), '--ui', `http://127.0.0.1:${portOf(l.ui)}`, '--token-file', join(caDir, 'ui-token')]);
+      assert.equal(unlocked.code, 0, unlocked.stderr);
       assert.ok(ok.body.flows.some((f) => f.url === `${https.origin}/echo`));
     } finally {
       await second.stop();
