@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCertsCommands } from './certs-command.js';
 import { registerConfigCommands } from './config-command.js';
@@ -6,6 +5,7 @@ import { registerFlowsCommands } from './flows-command.js';
 import { registerK8sCommands } from './k8s-command.js';
 import { registerProxyCommands } from './proxy-commands.js';
 import { UsageError } from './usage-error.js';
+import { VERSION } from '../version.js';
 
 export async function main(argv: string[]): Promise<void> {
   // `egresskit k8s render ... | head` closes the pipe early; that is not an error.
@@ -17,7 +17,7 @@ export async function main(argv: string[]): Promise<void> {
   program
     .name('egresskit')
     .description('Egress proxies for Kubernetes: forward and mtls proxies, certificates, manifests.')
-    .version(packageVersion(), '-V, --version')
+    .version(VERSION, '-V, --version')
     .exitOverride()
     .showHelpAfterError();
   registerProxyCommands(program);
@@ -39,15 +39,5 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     throw err;
-  }
-}
-
-/** dist/src/cli/main.js -> the package root's package.json (also in the container image). */
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
   }
 }

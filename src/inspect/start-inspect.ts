@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { VERSION } from '../version.js';
 import type { Server } from 'node:http';
 import { parseHostPort } from '../config/host-port.js';
 import type { Config, InspectConfig } from '../config/schema.js';
@@ -24,14 +24,6 @@ export interface InspectRuntime {
   warnings: string[];
 }
 
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** Everything inspect mode adds to the pipeline: CA, leaf cache, interceptor, flow store, UI. */
 export async function prepareInspect(config: Config): Promise<InspectRuntime> {
@@ -57,7 +49,7 @@ export async function prepareInspect(config: Config): Promise<InspectRuntime> {
       token = written.token;
       detail.ui_token_file = written.file;
     }
-    ui = { server: createUiServer({ store, caCertPem: ca.certPem, version: packageVersion(), token }), host: at.host, port: at.port };
+    ui = { server: createUiServer({ store, caCertPem: ca.certPem, version: VERSION, token }), host: at.host, port: at.port };
   }
   const warnings: string[] = [];
   if (cfg.insecureUpstream) {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { VERSION } from '../../version.js';
 import { bodyAsUtf8, flowUrl, headerValue, type CapturedBody, type Flow, type HeaderList } from './flow.js';
 
 // HAR 1.2: http://www.softwareishard.com/blog/har-12-spec/ (the W3C draft mirrors it).
@@ -76,22 +76,9 @@ export interface Har {
   log: { version: '1.2'; creator: HarCreator; entries: HarEntry[] };
 }
 
-let cachedVersion: string | undefined;
-function packageVersion(): string {
-  if (cachedVersion === undefined) {
-    try {
-      // Runs as dist/src/inspect/flows/har.js (as src/cli/main.ts does for --version).
-      const url = new URL('../../../../package.json', import.meta.url);
-      cachedVersion = (JSON.parse(readFileSync(url, 'utf8')) as { version?: string }).version ?? 'unknown';
-    } catch {
-      cachedVersion = 'unknown';
-    }
-  }
-  return cachedVersion;
-}
 
 /** HAR 1.2 for the flows, in the order given (pass them oldest first). */
-export function toHar(flows: Flow[], creator: HarCreator = { name: 'egresskit', version: packageVersion() }): Har {
+export function toHar(flows: Flow[], creator: HarCreator = { name: 'egresskit', version: VERSION }): Har {
   return { log: { version: '1.2', creator: { name: creator.name, version: creator.version }, entries: flows.map(toEntry) } };
 }
 
