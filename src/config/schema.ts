@@ -20,29 +20,8 @@ const HostPortText = z.string().refine((s) => parseHostPort(s) !== undefined, {
 
 const Port = z.number().int().min(1).max(65535);
 
-const Rule = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9_.:[\]-]+$/, 'use letters, digits and - _ . : only').optional(),
-  action: z.enum(['allow', 'deny']),
-  // Patterns are checked here, not only when the policy compiles, so that one run reports
-  // every bad pattern together with every other problem in the file.
-  hosts: z
-    .array(
-      z.string().superRefine((pattern, ctx) => {
-        try {
-          compileHostPattern(pattern);
-        } catch (err) {
-          if (!(err instanceof PatternError)) throw err;
-          ctx.addIssue({ code: 'custom', message: err.message });
-        }
-      }),
-    )
-    .min(1),
-  ports: z.array(Port).min(1).optional(),
-  identities: z.array(z.string()).min(1).optional(),
-  enforcement: z.enum(['enforce', 'report']).optional(),
-  inspect: z.enum(['intercept', 'passthrough']).optional(),
-});
-
+// Patterns are checked here, not only when the policy compiles, so that one run reports
+// every bad pattern together with every other problem in the file.
 const HostPattern = z.string().superRefine((pattern, ctx) => {
   try {
     compileHostPattern(pattern);
@@ -50,6 +29,16 @@ const HostPattern = z.string().superRefine((pattern, ctx) => {
     if (!(err instanceof PatternError)) throw err;
     ctx.addIssue({ code: 'custom', message: err.message });
   }
+});
+
+const Rule = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_.:[\]-]+$/, 'use letters, digits and - _ . : only').optional(),
+  action: z.enum(['allow', 'deny']),
+  hosts: z.array(HostPattern).min(1),
+  ports: z.array(Port).min(1).optional(),
+  identities: z.array(z.string()).min(1).optional(),
+  enforcement: z.enum(['enforce', 'report']).optional(),
+  inspect: z.enum(['intercept', 'passthrough']).optional(),
 });
 
 /** Inspect mode (TLS interception with a flow store and a UI); only valid with mode: inspect. */

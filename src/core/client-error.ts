@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { ProxyContext } from './context.js';
 import { ProxyError, type ErrorCode } from './errors.js';
 import { publishRecord } from './events.js';
-import { newRecord } from './record.js';
+import { markFailed, newRecord } from './record.js';
 import { writeRawError } from './respond.js';
 import { clientAddress } from './admission.js';
 
@@ -29,9 +29,7 @@ export function handleClientError(ctx: ProxyContext, err: NodeJS.ErrnoException 
   }
   const record = newRecord(ctx.instance, 'client_error', clientAddress(socket as Socket));
   const e = new ProxyError(PARSE_ERRORS[code] ?? 'bad_request', code || err.message);
-  record.status = e.spec.status;
-  record.error = e.code;
-  record.errorDetail = e.detail;
+  markFailed(record, e);
   writeRawError(socket, e, ctx.config.auth.realm);
   publishRecord(record);
 }

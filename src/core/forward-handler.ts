@@ -2,14 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { ParentProxy } from '../upstream/parent-proxy.js';
-import { admissionError, clientAddress } from './admission.js';
+import { absoluteTarget } from './absolute-target.js';
+import { clientAddress } from './admission.js';
 import type { ExchangeCapture, HeaderPairs, ProxyContext } from './context.js';
-import { formatHostPort, parseAbsoluteUri } from './destination.js';
+import { formatHostPort } from './destination.js';
 import { ProxyError, toProxyError } from './errors.js';
 import { publishRecord } from './events.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
-import { identify } from './identify.js';
-import { newRecord, type ProxyRecord } from './record.js';
+import { markFailed, newRecord, type ProxyRecord } from './record.js';
 import { writeResponseError } from './respond.js';
 import { route } from './route.js';
 
@@ -26,9 +26,7 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
 /** Answers an exchange that failed before its response started, and publishes its record. */
 export function failExchange(ctx: ProxyContext, res: ServerResponse, record: ProxyRecord, err: unknown, capture?: ExchangeCapture): void {
   const e = toProxyError(err, record.resolved);
-  record.status = e.spec.status;
-  record.error = e.code;
-  record.errorDetail = e.detail;
+  markFailed(record, e);
   capture?.fail(e.code, e.message);
   writeResponseError(res, e, ctx.config.auth.realm);
   publishRecord(record);
@@ -66,20 +64,13 @@ function captureFor(ctx: ProxyContext, req: IncomingMessage, record: ProxyRecord
 
 /** identify -> parse target -> decide -> resolve -> decide(ip): shared with CONNECT via route(). */
 async function prepare(ctx: ProxyContext, req: IncomingMessage, record: ProxyRecord): Promise<Target> {
-  const refused = admissionError(ctx);
-  if (refused) throw refused;
-  const target = req.url ?? '';
-  if (target.startsWith('/')) throw new ProxyError('not_a_proxy_request', `got a request for ${target.slice(0, 100)}`);
-  record.identity = await identify(req, ctx);
-  const { dest, url } = parseAbsoluteUri(target);
-  record.target = formatHostPort(dest.host, dest.port);
-  record.url = `${url.protocol}//${url.host}${url.pathname}`;
+  const { dest, url, identity } = await absoluteTarget(ctx, req, record, 'a request');
   if (url.protocol !== 'http:') {
     throw new ProxyError('bad_target', 'https:// URIs must be sent through a CONNECT tunnel', {
       hint: 'set https_proxy so the client sends CONNECT, e.g. https_proxy=http://HOST:PORT curl https://...',
     });
   }
-  const r = await route({ dest, identity: record.identity, method: req.method ?? 'GET' }, ctx, record);
+  const r = await route({ dest, identity, method: req.method ?? 'GET' }, ctx, record);
   const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, url.host);
   if (r.via === 'parent') {
     if (r.parent.authorization) headers.push('proxy-authorization', r.parent.authorization);

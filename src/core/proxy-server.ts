@@ -27,7 +27,7 @@ import { ProxyError } from './errors.js';
 import { writeRawError } from './respond.js';
 import { publishLifecycle, publishRecord } from './events.js';
 import { handleRequest } from './forward-handler.js';
-import { newRecord } from './record.js';
+import { markFailed, newRecord } from './record.js';
 import { selfAddresses } from './self-addresses.js';
 import { handleUpgrade } from './upgrade-handler.js';
 
@@ -125,9 +125,7 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
       const err = new ProxyError('not_tls', 'the client sent plain text to the TLS port', {
         hint: `use an https:// proxy URL with a client certificate, e.g. curl --proxy https://HOST:${bound.port} --proxy-cacert ca.crt --proxy-cert client.crt --proxy-key client.key`,
       });
-      record.status = err.spec.status;
-      record.error = err.code;
-      record.errorDetail = err.detail;
+      markFailed(record, err);
       writeRawError(socket, err, config.auth.realm);
       publishRecord(record);
     });

@@ -1,3 +1,4 @@
+import type { ProxyError } from './errors.js';
 import type { ClientIdentity } from '../identity/types.js';
 import type { Decision } from '../policy/types.js';
 
@@ -50,4 +51,11 @@ export function newRecord(instance: string, kind: RecordKind, client: string): P
     error: undefined,
     errorDetail: undefined,
   };
+}
+
+/** The error that ended an exchange, as the log line and metrics read it. */
+export function markFailed(record: ProxyRecord, err: ProxyError): void {
+  record.status = err.spec.status;
+  record.error = err.code;
+  record.errorDetail = err.detail;
 }

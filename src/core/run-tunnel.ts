@@ -4,7 +4,7 @@ import { splice } from '../upstream/tunnel.js';
 import type { ProxyContext } from './context.js';
 import { toProxyError } from './errors.js';
 import { publishRecord, publishTunnel } from './events.js';
-import type { ProxyRecord } from './record.js';
+import { markFailed, type ProxyRecord } from './record.js';
 import { writeRawError } from './respond.js';
 
 /**
@@ -57,9 +57,7 @@ export function onRawSocket(
   socket.on('error', onEarlyError);
   setup(() => socket.off('error', onEarlyError)).catch((err: unknown) => {
     const e = toProxyError(err);
-    record.status = e.spec.status;
-    record.error = e.code;
-    record.errorDetail = e.detail;
+    markFailed(record, e);
     writeRawError(socket, e, ctx.config.auth.realm);
     publishRecord(record);
   });

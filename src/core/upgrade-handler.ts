@@ -1,11 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { admissionError, clientAddress } from './admission.js';
+import { absoluteTarget } from './absolute-target.js';
+import { clientAddress } from './admission.js';
 import type { ProxyContext } from './context.js';
-import { formatHostPort, parseAbsoluteUri } from './destination.js';
 import { ProxyError } from './errors.js';
 import { forwardRequestHeaders } from './headers.js';
-import { identify } from './identify.js';
 import { openUpstream } from './open-upstream.js';
 import { newRecord } from './record.js';
 import { route } from './route.js';
@@ -22,18 +21,11 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   const record = newRecord(ctx.instance, 'upgrade', clientAddress(req.socket));
   record.method = req.method;
   onRawSocket(ctx, socket, record, async (detachEarlyErrors) => {
-    const refused = admissionError(ctx);
-    if (refused) throw refused;
-    const target = req.url ?? '';
-    if (target.startsWith('/')) throw new ProxyError('not_a_proxy_request', `got an Upgrade for ${target.slice(0, 100)}`);
-    record.identity = await identify(req, ctx);
-    const { dest, url } = parseAbsoluteUri(target);
+    const { dest, url, identity } = await absoluteTarget(ctx, req, record, 'an Upgrade');
     if (url.protocol !== 'http:' && url.protocol !== 'ws:') {
       throw new ProxyError('bad_target', `${url.protocol} upgrades must go through a CONNECT tunnel`);
     }
-    record.target = formatHostPort(dest.host, dest.port);
-    record.url = `${url.protocol}//${url.host}${url.pathname}`;
-    const r = await route({ dest, identity: record.identity, method: req.method ?? 'GET' }, ctx, record);
+    const r = await route({ dest, identity, method: req.method ?? 'GET' }, ctx, record);
     const upstream = await openUpstream(r, dest, ctx.config.timeouts.connect, record);
     if (clientGone(socket, upstream, record)) return;
     detachEarlyErrors();

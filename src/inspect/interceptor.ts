@@ -13,6 +13,7 @@ import { forwardRequestHeaders } from '../core/headers.js';
 import { newRecord, type ProxyRecord } from '../core/record.js';
 import { runTunnel } from '../core/run-tunnel.js';
 import { compileHostPattern, matchesAddress, matchesName, type HostPattern } from '../policy/patterns.js';
+import type { FlowTls } from './flows/flow.js';
 import type { LeafCache } from './leaf-cache.js';
 import { connectUpstreamTls, type UpstreamTlsOptions } from './upstream-tls.js';
 
@@ -26,14 +27,7 @@ export interface InterceptorOptions {
   caCertFile: string;
 }
 
-interface TunnelTls {
-  sni?: string;
-  clientAlpn?: string;
-  upstreamAlpn?: string;
-  upstreamProtocol?: string;
-  upstreamCipher?: string;
-  upstreamVerified: boolean;
-}
+type TunnelTls = FlowTls & { upstreamVerified: boolean };
 
 /** One intercepted CONNECT: the client's TLS session and the upstream connection behind it. */
 interface Tunnel {

@@ -35,6 +35,8 @@ export interface FlowTls {
   upstreamAlpn?: string;
   upstreamProtocol?: string;
   upstreamCipher?: string;
+  /** False when --insecure-upstream skipped verification. */
+  upstreamVerified?: boolean;
 }
 
 export interface FlowTimings {
