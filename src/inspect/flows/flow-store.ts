@@ -147,7 +147,9 @@ function redactHeaders(headers: HeaderList, names: Set<string>): HeaderList {
 }
 
 function flowBytes(flow: Flow): number {
-  return flow.request.body.captured.length + (flow.response?.body.captured.length ?? 0);
+  let bytes = flow.request.body.captured.length + (flow.response?.body.captured.length ?? 0);
+  for (const m of flow.websocket?.messages ?? []) bytes += m.data.captured.length;
+  return bytes;
 }
 
 function matcher(q: FlowListQuery): (f: Flow) => boolean {

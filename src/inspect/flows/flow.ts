@@ -39,6 +39,27 @@ export interface FlowTls {
   upstreamVerified?: boolean;
 }
 
+/** One WebSocket message (fragments joined), as the application saw it after decompression. */
+export interface WebSocketMessage {
+  /** send: client to server; receive: server to client (HAR's _webSocketMessages wording). */
+  direction: 'send' | 'receive';
+  /** 1 text, 2 binary, 8 close, 9 ping, 10 pong (RFC 6455 section 5.2). */
+  opcode: number;
+  /** Wall-clock time, milliseconds since the epoch. */
+  at: number;
+  data: CapturedBody;
+}
+
+export interface FlowWebSocket {
+  /** At most a fixed number of messages are kept per flow; the rest are only counted. */
+  messages: WebSocketMessage[];
+  droppedMessages: number;
+  closeCode?: number;
+  closeReason?: string;
+  /** Set when frames could not be parsed: they were still relayed, but no longer captured. */
+  captureError?: string;
+}
+
 export interface FlowTimings {
   /** performance.now() based, milliseconds. */
   startMs: number;
@@ -61,6 +82,8 @@ export interface Flow {
   request: FlowMessageRequest;
   response?: FlowMessageResponse;
   timings: FlowTimings;
+  /** Present after a 101 Switching Protocols to WebSocket; the flow stays open until it closes. */
+  websocket?: FlowWebSocket;
   error?: { code: string; message: string };
   state: 'open' | 'complete' | 'error';
 }
