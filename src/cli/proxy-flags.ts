@@ -52,6 +52,7 @@ export interface ProxyFlags {
   caCert?: string;
   caKey?: string;
   passthrough?: string[];
+  http1?: string[];
   upstreamCa?: string[];
   insecureUpstream?: boolean;
   redact?: string[];
@@ -104,6 +105,7 @@ export function addInspectFlags(cmd: Command): Command {
     .option('--ca-cert <file>', 'use this CA certificate instead, e.g. from a Secret; needs --ca-key (inspect.caCert)')
     .option('--ca-key <file>', 'the private key of --ca-cert (inspect.caKey)')
     .option('--passthrough <pattern>', 'tunnel these hosts without interception, same patterns as --allow; repeatable (inspect.passthrough)', collect)
+    .option('--http1 <pattern>', 'hold these hosts to HTTP/1.1 on both sides of interception (others get the upstream\'s choice, h2 or HTTP/1.1); repeatable (inspect.http1)', collect)
     .option('--upstream-ca <file>', 'also trust this CA for upstream TLS, on top of the system store; repeatable (inspect.upstreamCa)', repeat)
     .option('--insecure-upstream', 'do not verify upstream certificates (debugging only; logged and marked on flows) (inspect.insecureUpstream)')
     .option('--redact <names>', 'header names stored as [REDACTED] in flows, e.g. authorization,cookie; repeatable (inspect.redact)', collect)
@@ -134,6 +136,7 @@ export function rawConfigFromFlags(mode: Mode, flags: ProxyFlags): Record<string
           caCert: flags.caCert,
           caKey: flags.caKey,
           passthrough: flags.passthrough,
+          http1: flags.http1,
           upstreamCa: flags.upstreamCa,
           insecureUpstream: flags.insecureUpstream,
           redact: flags.redact,

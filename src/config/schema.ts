@@ -39,6 +39,8 @@ const Rule = z.strictObject({
   identities: z.array(z.string()).min(1).optional(),
   enforcement: z.enum(['enforce', 'report']).optional(),
   inspect: z.enum(['intercept', 'passthrough']).optional(),
+  /** Inspect mode: http1 holds both sides of an intercepted connection to HTTP/1.1. */
+  alpn: z.enum(['auto', 'http1']).optional(),
 });
 
 /** Inspect mode (TLS interception with a flow store and a UI); only valid with mode: inspect. */
@@ -53,6 +55,8 @@ export const InspectSchema = z
     caKey: z.string().min(1).optional(),
     /** Hosts tunnelled without interception (same patterns as policy hosts). */
     passthrough: z.array(HostPattern).default([]),
+    /** Hosts held to HTTP/1.1 on both sides; others get what the upstream chose (h2 or HTTP/1.1). */
+    http1: z.array(HostPattern).default([]),
     /** Extra CAs trusted for upstream TLS, on top of the system store and NODE_EXTRA_CA_CERTS. */
     upstreamCa: z.array(z.string().min(1)).default([]),
     /** Skip upstream certificate verification (debugging only; logged loudly, flows are marked). */

@@ -9,6 +9,7 @@ export interface RuleSpec {
   identities?: string[] | undefined;
   enforcement?: Enforcement | undefined;
   inspect?: 'intercept' | 'passthrough' | undefined;
+  alpn?: 'auto' | 'http1' | undefined;
 }
 
 export interface PolicySpec {
@@ -30,6 +31,7 @@ export interface CompiledRule {
   identity: ((principal: string) => boolean) | undefined;
   enforcement: Enforcement;
   inspect: 'intercept' | 'passthrough' | undefined;
+  alpn: 'auto' | 'http1' | undefined;
   describe: string;
 }
 
@@ -88,6 +90,7 @@ export function compilePolicy(spec: PolicySpec, pathPrefix = 'policy.rules'): Co
       identity: matchers ? (principal) => matchers.some((m) => m(principal)) : undefined,
       enforcement: rule.enforcement ?? spec.enforcement,
       inspect: rule.inspect,
+      alpn: rule.alpn,
       describe: `${rule.action} ${rule.hosts.join(', ')}${where}${who}`,
     };
   });

@@ -26,6 +26,7 @@ function fromRule(rule: CompiledRule, facts: RequestFacts, phase: 'host' | 'ip',
   };
   if (rule.action === 'deny') d.hint = `remove or narrow rule ${rule.id}, or add an allow rule before it`;
   if (rule.inspect) d.inspect = rule.inspect;
+  if (rule.alpn) d.alpn = rule.alpn;
   if (address) d.address = address;
   return d;
 }

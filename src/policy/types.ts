@@ -25,6 +25,8 @@ export interface Decision {
   reported?: Decision;
   /** For inspect mode: what to do with an allowed TLS connection. */
   inspect?: 'intercept' | 'passthrough';
+  /** For inspect mode: http1 holds an intercepted connection to HTTP/1.1 on both sides. */
+  alpn?: 'auto' | 'http1';
 }
 
 export interface RequestFacts {
