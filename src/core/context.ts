@@ -63,6 +63,10 @@ export interface ExchangeCapture {
   responseData(chunk: Buffer): void;
   responseEnd(trailers: HeaderPairs): void;
   fail(code: string, message: string): void;
+  /** After a 101 to WebSocket: one call per message (fragments joined), until responseEnd. */
+  webSocketMessage?(direction: 'send' | 'receive', opcode: number, data: Buffer): void;
+  /** The close handshake, or why frames could no longer be parsed (they are still relayed). */
+  webSocketNote?(note: { closeCode?: number; closeReason?: string; captureError?: string }): void;
 }
 
 export type CaptureHook = (start: ExchangeStart) => ExchangeCapture;

@@ -1,5 +1,8 @@
 import type { CaptureHook, ExchangeCapture, ExchangeStart } from '../core/context.js';
 import { BodyCapture, emptyBody, newFlowId, type Flow, type FlowTls } from './flows/flow.js';
+
+/** Messages kept per WebSocket flow; later ones are only counted (a chat can run for days). */
+const MAX_WS_MESSAGES = 1000;
 import type { FlowStore } from './flows/flow-store.js';
 
 /**
@@ -52,12 +55,39 @@ export function flowCaptureHook(store: FlowStore, capBytes: number): CaptureHook
         responseBody = new BodyCapture(capBytes);
         flow.timings.responseStartMs = performance.now();
         if (start.tls) flow.tls = start.tls() as FlowTls;
-        flow.response = { status, statusText, httpVersion: 'HTTP/1.1', headers, body: emptyBody() };
+        flow.response = { status, statusText, httpVersion: start.httpVersion, headers, body: emptyBody() };
+        if (status === 101) {
+          // An upgraded connection may stay open for hours: show it (and its messages) as it goes.
+          flow.websocket = { messages: [], droppedMessages: 0 };
+          store.update(flow);
+        }
       },
       responseData: (chunk) => responseBody?.push(chunk),
       responseEnd(trailers) {
         if (flow.response && trailers.length > 0) flow.response.trailers = trailers;
         finish('complete');
+      },
+      webSocketMessage(direction, opcode, data) {
+        const ws = flow.websocket;
+        if (!ws) return;
+        if (ws.messages.length >= MAX_WS_MESSAGES) {
+          ws.droppedMessages++;
+          return;
+        }
+        const body = new BodyCapture(capBytes);
+        body.push(data);
+        ws.messages.push({ direction, opcode, at: Date.now(), data: body.result() });
+        store.update(flow);
+      },
+      webSocketNote(note) {
+        const ws = flow.websocket;
+        if (!ws) return;
+        if (note.closeCode !== undefined && ws.closeCode === undefined) {
+          ws.closeCode = note.closeCode;
+          ws.closeReason = note.closeReason ?? '';
+        }
+        if (note.captureError !== undefined) ws.captureError ??= note.captureError;
+        store.update(flow);
       },
       fail(code, message) {
         flow.error = { code, message };

@@ -1,20 +1,20 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP, type Socket } from 'node:net';
+import type { ServerHttp2Session } from 'node:http2';
 import { Duplex } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
-import { Client } from 'undici';
 import type { Config } from '../config/schema.js';
-import type { CaptureHook, ExchangeCapture, HandOff, InterceptHandOff, ProxyContext } from '../core/context.js';
+import type { CaptureHook, HandOff, InterceptHandOff, ProxyContext } from '../core/context.js';
 import { formatHostPort, type Destination } from '../core/destination.js';
-import { ProxyError } from '../core/errors.js';
+import { toProxyError } from '../core/errors.js';
 import { publishRecord, publishTunnel } from '../core/events.js';
-import { failExchange, headerPairs, relay } from '../core/forward-handler.js';
-import { forwardRequestHeaders } from '../core/headers.js';
-import { newRecord, type ProxyRecord } from '../core/record.js';
 import { runTunnel } from '../core/run-tunnel.js';
+import type { Decision } from '../policy/types.js';
 import { compileHostPattern, matchesAddress, matchesName, type HostPattern } from '../policy/patterns.js';
-import type { FlowTls } from './flows/flow.js';
+import { peekClientHello, TLS_HANDSHAKE, type ClientHelloInfo } from './client-hello.js';
+import { createH1Server } from './h1-server.js';
+import { serveH2 } from './h2-exchange.js';
 import type { LeafCache } from './leaf-cache.js';
+import { normaliseHost, type Tunnel, type TunnelTls } from './tunnel.js';
 import { connectUpstreamTls, type UpstreamTlsOptions } from './upstream-tls.js';
 
 export interface InterceptorOptions {
@@ -27,59 +27,9 @@ export interface InterceptorOptions {
   caCertFile: string;
 }
 
-type TunnelTls = FlowTls & { upstreamVerified: boolean };
-
-/** One intercepted CONNECT: the client's TLS session and the upstream connection behind it. */
-interface Tunnel {
-  ctx: ProxyContext;
-  dest: Destination;
-  /** host[:port] as a URL authority, the port left out when it is 443. */
-  authority: string;
-  origin: string;
-  record: ProxyRecord;
-  upstream: Client;
-  tls: TunnelTls;
-}
-
 export interface Interceptor extends InterceptHandOff {
   closeIdle(): void;
   close(): void;
-}
-
-/** SNI and Host compare as the CONNECT host does: lowercase, no trailing dot, no IPv6 brackets. */
-function normaliseHost(host: string): string {
-  let h = host.toLowerCase();
-  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
-  return h.endsWith('.') ? h.slice(0, -1) : h;
-}
-
-/** First byte of a TLS record carrying a handshake (RFC 8446 section 5.1). */
-const TLS_HANDSHAKE = 0x16;
-
-/**
- * Waits for the client's first bytes after the 200 and puts them back, so the decision "TLS or
- * not" costs no copy: TLSSocket reads bytes already buffered on the socket before its handle.
- */
-function firstByte(socket: Duplex, timeoutMs: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const done = (value: number | undefined) => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
-      resolve(value);
-    };
-    const onData = (chunk: Buffer) => {
-      socket.pause();
-      socket.unshift(chunk);
-      done(chunk[0]);
-    };
-    const onEnd = () => done(undefined);
-    const timer = setTimeout(() => done(undefined), timeoutMs);
-    socket.on('data', onData);
-    socket.once('end', onEnd);
-    socket.once('close', onEnd);
-  });
 }
 
 /** The client's bytes after CONNECT that arrived with it must reach the TLS layer first. */
@@ -89,125 +39,55 @@ function withHead(socket: Duplex, head: Buffer): Duplex {
   return Duplex.from({ readable: socket, writable: socket });
 }
 
+
+/** What interception speaks, in the order it prefers nothing: the client's order decides. */
+const SPOKEN = new Set(['h2', 'http/1.1']);
+
 /**
- * The "intercept" hand-off of the CONNECT pipeline: terminate the client's TLS with a leaf minted
- * for the CONNECT host, refuse a different SNI, and serve the decrypted HTTP/1.1 requests with an
- * inner HTTP server that never listens. Each request goes through the same relay as plain HTTP
- * forwarding, to a per-tunnel upstream connection that re-originates verified TLS over the socket
- * the pipeline already dialed.
+ * The protocols offered to the destination: those of the client's offer that interception
+ * speaks, in the client's order, so the destination picks as it would for the client itself.
+ * HTTP/1.1 alone when the host is held to it or the client offered nothing usable.
+ */
+export function upstreamAlpnOffer(client: ClientHelloInfo | null, http1Only: boolean): string[] {
+  if (http1Only || !client) return ['http/1.1'];
+  const offer = [...new Set(client.alpn.filter((p) => SPOKEN.has(p)))];
+  return offer.length > 0 ? offer : ['http/1.1'];
+}
+
+/**
+ * The "intercept" hand-off of the CONNECT pipeline. It reads the client's ClientHello first
+ * (SNI, ALPN), makes the verified TLS connection to the destination offering the same
+ * protocols, and only then answers the client with a leaf minted for the CONNECT host and the
+ * protocol the destination chose, so each side speaks what it would without the proxy:
+ * HTTP/2 end to end, or HTTP/1.1 (with WebSocket upgrades) end to end.
  */
 export function createInterceptor(o: InterceptorOptions): Interceptor {
   const { config } = o;
-  const passthrough: HostPattern[] = o.passthrough.map((p) => compileHostPattern(p));
-  const tunnels = new WeakMap<object, Tunnel>();
-  const inner = createServer({
-    maxHeaderSize: config.limits.maxHeaderBytes,
-    requestTimeout: 0,
-    headersTimeout: config.timeouts.headers,
-    connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(config.timeouts.headers / 4))),
-    keepAliveTimeout: config.timeouts.keepAlive,
-    insecureHTTPParser: false,
-    noDelay: true,
-  });
-  // Node tracks connections (header deadlines, closeIdleConnections) from 'listening' on; this
-  // server is fed sockets with emit('connection') and never listens, so start the tracking here.
-  inner.emit('listening');
-  inner.on('request', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res));
-  inner.on('clientError', (_err: Error, socket: Duplex) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    setTimeout(() => socket.destroy(), 1000).unref();
-  });
+  const patterns = (list: string[]): HostPattern[] => list.map((p) => compileHostPattern(p));
+  const passthrough = patterns(o.passthrough);
+  const http1Hosts = patterns(config.inspect?.http1 ?? []);
+  const matches = (list: HostPattern[], host: string, kind: Destination['hostKind']) =>
+    list.some((p) => (kind === 'name' ? matchesName(p, host) : matchesAddress(p, host)));
+  const h1 = createH1Server(config);
+  const h2Sessions = new Set<ServerHttp2Session>();
+  const h2Limits = { maxHeaderBytes: config.limits.maxHeaderBytes, idleMs: config.timeouts.idle };
 
-  function onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const t = tunnels.get(req.socket);
-    if (!t) return void res.destroy();
-    const { ctx } = t;
-    const record = newRecord(ctx.instance, 'http', t.record.client);
-    record.method = req.method;
-    record.identity = t.record.identity;
-    record.target = t.record.target;
-    record.resolved = t.record.resolved;
-    record.via = t.record.via;
-    record.decision = t.record.decision;
-    let capture: ExchangeCapture | undefined;
-    try {
-      const target = req.url ?? '/';
-      let path = target;
-      if (!target.startsWith('/') && target !== '*') {
-        const u = URL.canParse(target) ? new URL(target) : undefined;
-        if (!u || !sameHost(u.hostname, u.port, t.dest)) throw new ProxyError('misdirected', `request target ${target.slice(0, 100)} inside a tunnel to ${t.authority}`);
-        path = `${u.pathname}${u.search}`;
-      }
-      record.url = `https://${t.authority}${path.split('?')[0]}`;
-      capture = ctx.capture?.({
-        record,
-        scheme: 'https',
-        host: t.dest.host,
-        port: t.dest.port,
-        target: path,
-        httpVersion: `HTTP/${req.httpVersion}`,
-        headers: headerPairs(req.rawHeaders),
-        intercepted: true,
-        tls: () => ({ ...t.tls }),
-      });
-      const host = req.headers.host;
-      if (host !== undefined) {
-        const u = URL.canParse(`https://${host}/`) ? new URL(`https://${host}/`) : undefined;
-        if (!u || !sameHost(u.hostname, u.port, t.dest)) {
-          throw new ProxyError('misdirected', `Host ${JSON.stringify(host.slice(0, 100))} inside a tunnel to ${t.authority}`);
-        }
-      }
-      const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, t.authority);
-      relay(ctx, req, res, record, { parent: undefined, origin: t.origin, path, headers, dispatcher: t.upstream, dest: t.dest }, capture);
-    } catch (err) {
-      failExchange(ctx, res, record, err, capture);
-    }
-  }
-
-  function sameHost(hostname: string, port: string, dest: Destination): boolean {
-    return normaliseHost(hostname) === dest.host && (port === '' ? 443 : Number(port)) === dest.port;
-  }
-
-  function upstreamClient(h: HandOff, tls: TunnelTls): Client {
-    let first: Socket | undefined = h.upstream;
-    return new Client(`https://${formatHostPort(h.dest.host, h.dest.port)}`, {
-      // The pipeline dialed (and policy checked) the address; TLS goes over that socket, and a
-      // later reconnect dials the same address again, never the name.
-      connect: (_opts, callback) => {
-        const raw = first ? Promise.resolve(first) : h.redial();
-        first = undefined;
-        raw
-          .then((socket) => connectUpstreamTls(socket, h.dest, o.upstream))
-          .then(
-            (socket) => {
-              tls.upstreamAlpn = socket.alpnProtocol || undefined;
-              tls.upstreamProtocol = socket.getProtocol() ?? undefined;
-              tls.upstreamCipher = socket.getCipher()?.name;
-              callback(null, socket);
-            },
-            (err: Error) => callback(err, null),
-          );
-      },
-      keepAliveTimeout: config.timeouts.keepAlive,
-      headersTimeout: config.timeouts.idle,
-      bodyTimeout: config.timeouts.idle,
-    });
+  function giveUp(h: HandOff, error: string, detail: string): void {
+    h.record.error ??= error;
+    h.record.errorDetail ??= detail;
+    h.upstream.destroy();
+    h.client.destroy();
+    publishRecord(h.record);
   }
 
   async function run(ctx: ProxyContext, h: HandOff): Promise<void> {
     const { client, dest, record } = h;
+    const peeked = await peekClientHello(client, h.head, config.timeouts.headers);
+    if (!peeked) return giveUp(h, 'client_gone', 'the client sent nothing after CONNECT');
     // Not everything sent through CONNECT is TLS (plain HTTP to port 80, SSH...): only a TLS
     // handshake is intercepted; anything else is tunnelled untouched, as a passthrough host is.
-    const first = h.head.length ? h.head[0] : await firstByte(client, config.timeouts.headers);
-    if (first === undefined) {
-      record.error ??= 'client_gone';
-      record.errorDetail ??= 'the client sent nothing after CONNECT';
-      h.upstream.destroy();
-      client.destroy();
-      publishRecord(record);
-      return;
-    }
-    if (first !== TLS_HANDSHAKE) {
+    const sni = peeked.hello?.sni;
+    if (peeked.first !== TLS_HANDSHAKE || (sni !== undefined && matches(passthrough, normaliseHost(sni), 'name'))) {
       await runTunnel(ctx, client, h.upstream, h.head, record);
       return;
     }
@@ -215,20 +95,38 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
     try {
       context = o.leaves.get(dest.host);
     } catch (err) {
-      record.error = 'leaf_failed';
-      record.errorDetail = `cannot mint a certificate for ${dest.host}: ${(err as Error).message}`;
-      h.upstream.destroy();
-      client.destroy();
-      publishRecord(record);
-      return;
+      return giveUp(h, 'leaf_failed', `cannot mint a certificate for ${dest.host}: ${(err as Error).message}`);
     }
-    let sniRefused: string | undefined;
     const tls: TunnelTls = { upstreamVerified: !o.upstream.insecure };
+    const tunnel: Tunnel = {
+      ctx,
+      dest,
+      authority: dest.port === 443 ? (isIP(dest.host) === 6 ? `[${dest.host}]` : dest.host) : formatHostPort(dest.host, dest.port),
+      origin: `https://${formatHostPort(dest.host, dest.port)}`,
+      record,
+      tls,
+      upstreamError: undefined,
+      connectUpstream: (alpn) => h.redial().then((socket) => connectUpstreamTls(socket, dest, o.upstream, alpn)),
+    };
+    const sniMismatch = sni !== undefined && normaliseHost(sni) !== dest.host;
+    const http1Only = record.decision?.alpn === 'http1' || matches(http1Hosts, dest.host, dest.hostKind);
+    const offer = upstreamAlpnOffer(peeked.hello, http1Only);
+    let upstreamTls: TLSSocket | undefined;
+    if (sniMismatch) h.upstream.destroy();
+    else {
+      try {
+        upstreamTls = await connectUpstreamTls(h.upstream, dest, o.upstream, offer);
+      } catch (err) {
+        // The client still gets its TLS session: each request is answered 502 with the reason.
+        tunnel.upstreamError = toProxyError(err, formatHostPort(dest.host, dest.port));
+      }
+    }
+    const protocol = upstreamTls ? upstreamTls.alpnProtocol || 'http/1.1' : offer[0]!;
+    let sniRefused: string | undefined;
     const secure = new TLSSocket((h.head.length ? withHead(client, h.head) : client) as Socket, {
       isServer: true,
       secureContext: context,
-      // HTTP/2 and WebSocket capture come later; until then clients are held to HTTP/1.1.
-      ALPNProtocols: ['http/1.1'],
+      ALPNProtocols: [protocol],
       SNICallback: (servername, cb) => {
         // No domain fronting around policy: the name inside TLS must be the one policy decided on.
         if (normaliseHost(servername) !== dest.host) {
@@ -237,13 +135,12 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
         } else cb(null, context);
       },
     });
-    const upstream = upstreamClient(h, tls);
-    const authority = dest.port === 443 ? (isIP(dest.host) === 6 ? `[${dest.host}]` : dest.host) : formatHostPort(dest.host, dest.port);
-    const tunnel: Tunnel = { ctx, dest, authority, origin: `https://${formatHostPort(dest.host, dest.port)}`, record, upstream, tls };
+    let h2: ServerHttp2Session | undefined;
+    let closeUpstream: () => void = () => upstreamTls?.destroy();
     const entry = {
       destroy: () => {
         secure.destroy();
-        void upstream.destroy().catch(() => undefined);
+        closeUpstream();
       },
     };
     ctx.state.tunnels.add(entry);
@@ -259,9 +156,15 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
       established = true;
       tls.sni = secure.servername || undefined;
       tls.clientAlpn = secure.alpnProtocol || undefined;
-      tunnels.set(secure, tunnel);
       secure.setTimeout(config.timeouts.idle);
-      inner.emit('connection', secure);
+      if (secure.alpnProtocol === 'h2') {
+        h2 = serveH2(tunnel, secure, upstreamTls, h2Limits);
+        h2Sessions.add(h2);
+        closeUpstream = () => h2?.destroy();
+      } else {
+        const upstream = h1.serve(tunnel, secure, upstreamTls);
+        closeUpstream = () => void upstream.destroy().catch(() => undefined);
+      }
     });
     secure.on('error', (err: NodeJS.ErrnoException) => {
       if (established) {
@@ -279,7 +182,8 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
     await new Promise<void>((resolve) => secure.once('close', () => resolve()));
     clearTimeout(handshakeTimer);
     client.destroy();
-    await upstream.destroy().catch(() => undefined);
+    closeUpstream();
+    if (h2) h2Sessions.delete(h2);
     ctx.state.tunnels.delete(entry);
     publishTunnel({ instance: ctx.instance, open: false });
     const raw = client as Duplex & { bytesRead?: number; bytesWritten?: number };
@@ -289,17 +193,19 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
   }
 
   return {
-    wants(dest, decision) {
+    wants(dest: Destination, decision: Decision | undefined) {
       if (decision?.inspect === 'passthrough') return false;
-      const byFlag = passthrough.some((p) => (dest.hostKind === 'name' ? matchesName(p, dest.host) : matchesAddress(p, dest.host)));
-      return !byFlag;
+      return !matches(passthrough, dest.host, dest.hostKind);
     },
     run,
-    closeIdle: () => inner.closeIdleConnections(),
+    closeIdle: () => {
+      h1.closeIdle();
+      // GOAWAY: streams in flight finish, no new ones start (RFC 9113 section 6.8).
+      for (const s of h2Sessions) s.close();
+    },
     close: () => {
-      inner.closeAllConnections();
-      // Stops the connection-checking timer; the "not running" error is expected.
-      inner.close(() => undefined);
+      h1.close();
+      for (const s of h2Sessions) s.destroy();
     },
   };
 }

@@ -52,10 +52,11 @@ export interface UpstreamTlsOptions {
 
 /**
  * TLS to the destination over the socket already dialed to the decided address (no second DNS
- * lookup): the certificate must be valid for the CONNECT host, which is also the SNI. Only
- * HTTP/1.1 is offered in this slice. A refusal becomes `upstream_tls` naming the verify code.
+ * lookup): the certificate must be valid for the CONNECT host, which is also the SNI. `alpn` is
+ * what the client offered (or HTTP/1.1 alone). A refusal becomes `upstream_tls` naming the
+ * verify code.
  */
-export function connectUpstreamTls(socket: Socket, dest: Destination, o: UpstreamTlsOptions): Promise<tls.TLSSocket> {
+export function connectUpstreamTls(socket: Socket, dest: Destination, o: UpstreamTlsOptions, alpn: string[] = ['http/1.1']): Promise<tls.TLSSocket> {
   const where = formatHostPort(dest.host, dest.port);
   return new Promise((resolve, reject) => {
     const s = tls.connect({
@@ -64,7 +65,7 @@ export function connectUpstreamTls(socket: Socket, dest: Destination, o: Upstrea
       // RFC 6066: no SNI for IP literals; the certificate is then checked for an IP SAN.
       ...(dest.hostKind === 'name' ? { servername: dest.host } : {}),
       secureContext: o.trust,
-      ALPNProtocols: ['http/1.1'],
+      ALPNProtocols: alpn,
       rejectUnauthorized: !o.insecure,
     });
     const timer = setTimeout(() => {

@@ -1,0 +1,124 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { Client } from 'undici';
+import type { Config } from '../config/schema.js';
+import type { ExchangeCapture } from '../core/context.js';
+import { ProxyError } from '../core/errors.js';
+import { failExchange, headerPairs, relay } from '../core/forward-handler.js';
+import { forwardRequestHeaders } from '../core/headers.js';
+import { exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
+import { relayUpgrade } from './upgrade-relay.js';
+
+export interface H1Server {
+  /** Serves the decrypted HTTP/1.1 connection of a tunnel; `first` is the upstream socket already handshook. */
+  serve(t: Tunnel, secure: TLSSocket, first: TLSSocket | undefined): Client;
+  closeIdle(): void;
+  close(): void;
+}
+
+/**
+ * One HTTP/1.1 server, never listening, for every intercepted tunnel that speaks HTTP/1.1:
+ * Node's parser, keep-alive and header deadlines for free. Each request goes through the same
+ * relay as plain HTTP forwarding, to the tunnel's own upstream connection.
+ */
+export function createH1Server(config: Config): H1Server {
+  const tunnels = new WeakMap<object, { t: Tunnel; upstream: Client }>();
+  const inner = createServer({
+    maxHeaderSize: config.limits.maxHeaderBytes,
+    requestTimeout: 0,
+    headersTimeout: config.timeouts.headers,
+    connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(config.timeouts.headers / 4))),
+    keepAliveTimeout: config.timeouts.keepAlive,
+    insecureHTTPParser: false,
+    noDelay: true,
+  });
+  // Node tracks connections (header deadlines, closeIdleConnections) from 'listening' on; this
+  // server is fed sockets with emit('connection') and never listens, so start the tracking here.
+  inner.emit('listening');
+  inner.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const entry = tunnels.get(req.socket);
+    if (!entry) return void res.destroy();
+    onRequest(entry.t, entry.upstream, req, res);
+  });
+  inner.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const entry = tunnels.get(socket);
+    if (!entry) return void socket.destroy();
+    relayUpgrade(entry.t, req, socket, head);
+  });
+  inner.on('clientError', (_err: Error, socket: Duplex) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    setTimeout(() => socket.destroy(), 1000).unref();
+  });
+
+  function upstreamClient(t: Tunnel, first: TLSSocket | undefined): Client {
+    let socket = first;
+    return new Client(t.origin, {
+      // The pipeline dialed (and policy checked) the address; a reconnect dials the same address, never the name.
+      connect: (_opts, callback) => {
+        const ready = socket ? Promise.resolve(socket) : t.upstreamError ? Promise.reject(t.upstreamError) : t.connectUpstream(['http/1.1']);
+        socket = undefined;
+        ready.then(
+          (tls) => {
+            noteUpstreamTls(t, tls);
+            callback(null, tls);
+          },
+          (err: Error) => callback(err, null),
+        );
+      },
+      keepAliveTimeout: config.timeouts.keepAlive,
+      headersTimeout: config.timeouts.idle,
+      bodyTimeout: config.timeouts.idle,
+    });
+  }
+
+  function onRequest(t: Tunnel, upstream: Client, req: IncomingMessage, res: ServerResponse): void {
+    const { ctx } = t;
+    const record = exchangeRecord(t, req.method);
+    let capture: ExchangeCapture | undefined;
+    try {
+      const target = req.url ?? '/';
+      let path = target;
+      if (!target.startsWith('/') && target !== '*') {
+        const u = URL.canParse(target) ? new URL(target) : undefined;
+        if (!u || !sameAuthority(u.host, t.dest)) throw new ProxyError('misdirected', `request target ${target.slice(0, 100)} inside a tunnel to ${t.authority}`);
+        path = `${u.pathname}${u.search}`;
+      }
+      record.url = exchangeUrl(t, path);
+      capture = ctx.capture?.({
+        record,
+        scheme: 'https',
+        host: t.dest.host,
+        port: t.dest.port,
+        target: path,
+        httpVersion: `HTTP/${req.httpVersion}`,
+        headers: headerPairs(req.rawHeaders),
+        intercepted: true,
+        tls: () => ({ ...t.tls }),
+      });
+      const host = req.headers.host;
+      if (host !== undefined && !sameAuthority(host, t.dest)) {
+        throw new ProxyError('misdirected', `Host ${JSON.stringify(host.slice(0, 100))} inside a tunnel to ${t.authority}`);
+      }
+      const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, t.authority);
+      relay(ctx, req, res, record, { parent: undefined, origin: t.origin, path, headers, dispatcher: upstream, dest: t.dest }, capture);
+    } catch (err) {
+      failExchange(ctx, res, record, err, capture);
+    }
+  }
+
+  return {
+    serve(t, secure, first) {
+      const upstream = upstreamClient(t, first);
+      tunnels.set(secure, { t, upstream });
+      inner.emit('connection', secure);
+      return upstream;
+    },
+    closeIdle: () => inner.closeIdleConnections(),
+    close: () => {
+      inner.closeAllConnections();
+      // Stops the connection-checking timer; the "not running" error is expected.
+      inner.close(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,217 @@
+import * as http2 from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+import type { ExchangeCapture } from '../core/context.js';
+import { errorBody, ProxyError, proxyStatusHeader, toProxyError } from '../core/errors.js';
+import { publishRecord } from '../core/events.js';
+import { markFailed, type ProxyRecord } from '../core/record.js';
+import { h2Forward, h2Pairs, h2Trailers } from './h2-headers.js';
+import { exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
+
+const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+
+export interface H2Limits {
+  maxHeaderBytes: number;
+  idleMs: number;
+}
+
+/**
+ * The tunnel's HTTP/2 connection to the destination: the socket the interceptor already
+ * handshook (ALPN h2) first, then, after a GOAWAY or a close, a fresh one to the same address.
+ */
+interface UpstreamSession {
+  (): Promise<http2.ClientHttp2Session>;
+  close(): void;
+}
+
+function upstreamSession(t: Tunnel, first: TLSSocket | undefined, limits: H2Limits): UpstreamSession {
+  let socket = first;
+  let pending: Promise<http2.ClientHttp2Session> | undefined;
+  let session: http2.ClientHttp2Session | undefined;
+  let closed = false;
+  const get = () => {
+    if (closed) return Promise.reject(new ProxyError('upstream_failed', 'the tunnel is closing'));
+    if (session && !session.closed && !session.destroyed) return Promise.resolve(session);
+    pending ??= (async () => {
+      const tls = socket ?? (await t.connectUpstream(['h2']));
+      socket = undefined;
+      if (tls.alpnProtocol !== 'h2') {
+        tls.destroy();
+        throw new ProxyError('upstream_failed', `${t.authority} no longer negotiates h2 (ALPN ${tls.alpnProtocol || 'none'})`);
+      }
+      noteUpstreamTls(t, tls);
+      const s = http2.connect(t.origin, { createConnection: () => tls, maxHeaderListPairs: 2000, settings: { maxHeaderListSize: limits.maxHeaderBytes } });
+      // Stream errors are handled per stream; a session error only ends the session.
+      s.on('error', () => undefined);
+      s.setTimeout(limits.idleMs, () => s.close());
+      session = s;
+      if (closed) s.close();
+      return s;
+    })().finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
+  return Object.assign(get, {
+    close() {
+      closed = true;
+      socket?.destroy();
+      session?.close();
+    },
+  });
+}
+
+/**
+ * Serves the client's HTTP/2 session inside an intercepted tunnel: every stream is relayed to
+ * the destination's own HTTP/2 session with headers, streamed bodies (flow control both ways),
+ * trailers and 1xx responses intact, and captured as a flow.
+ */
+export function serveH2(t: Tunnel, secure: TLSSocket, first: TLSSocket | undefined, limits: H2Limits): http2.ServerHttp2Session {
+  const upstream = upstreamSession(t, first, limits);
+  // Node clears secureConnecting only for sockets its own tls.Server accepted (nodejs/node#32958);
+  // on a TLSSocket built by hand it stays true after 'secure', and the HTTP/2 session would wait
+  // for a 'secureConnect' that a server socket never emits.
+  (secure as TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
+  const session = http2.performServerHandshake(secure, {
+    maxSessionMemory: 10,
+    settings: { maxConcurrentStreams: 100, maxHeaderListSize: limits.maxHeaderBytes },
+  });
+  session.on('error', () => undefined);
+  session.setTimeout(limits.idleMs, () => session.close());
+  session.on('stream', (stream, headers, flags) => onStream(t, upstream, stream, headers, flags));
+  session.once('close', () => upstream.close());
+  return session;
+}
+
+function onStream(
+  t: Tunnel,
+  upstream: UpstreamSession,
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  flags: number,
+): void {
+  const { ctx } = t;
+  const method = headers[':method'] ?? 'GET';
+  const path = headers[':path'] ?? '/';
+  const record = exchangeRecord(t, method);
+  record.url = exchangeUrl(t, path);
+  const requestEnded = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+  const capture: ExchangeCapture | undefined = ctx.capture?.({
+    record,
+    scheme: 'https',
+    host: t.dest.host,
+    port: t.dest.port,
+    target: path,
+    httpVersion: 'HTTP/2',
+    headers: h2Pairs(headers),
+    intercepted: true,
+    tls: () => ({ ...t.tls }),
+  });
+
+  let done = false;
+  let up: http2.ClientHttp2Stream | undefined;
+
+  const finish = () => {
+    if (done) return false;
+    done = true;
+    publishRecord(record);
+    return true;
+  };
+  const fail = (err: unknown) => {
+    if (done) return;
+    const e = toProxyError(err, record.resolved);
+    markFailed(record, e);
+    capture?.fail(e.code, e.message);
+    finish();
+    up?.close(NGHTTP2_CANCEL);
+    if (stream.destroyed || stream.closed) return;
+    if (stream.headersSent) {
+      stream.close(NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
+    stream.respond({ ':status': e.spec.status, 'content-type': 'text/plain; charset=utf-8', 'proxy-status': proxyStatusHeader(e) });
+    stream.end(errorBody(e));
+  };
+
+  stream.on('error', () => undefined);
+  stream.once('close', () => {
+    if (done) return;
+    record.error ??= 'client_gone';
+    capture?.fail(record.error, 'the client reset the stream before the response was complete');
+    up?.close(NGHTTP2_CANCEL);
+    finish();
+  });
+
+  if (t.upstreamError) return fail(t.upstreamError);
+  if (method === 'CONNECT') return fail(new ProxyError('bad_request', 'CONNECT inside an intercepted HTTP/2 tunnel is not supported'));
+  const authority = headers[':authority'] ?? headers.host;
+  if (authority !== undefined && !sameAuthority(authority, t.dest)) {
+    return fail(new ProxyError('misdirected', `:authority ${JSON.stringify(authority.slice(0, 100))} inside a tunnel to ${t.authority}`));
+  }
+  if (requestEnded) capture?.requestEnd();
+
+  upstream().then((session) => {
+    if (done) return;
+    relayStream(t, session, stream, headers, requestEnded, record, capture, fail, finish, (s) => (up = s));
+  }, fail);
+}
+
+function relayStream(
+  t: Tunnel,
+  session: http2.ClientHttp2Session,
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  requestEnded: boolean,
+  record: ProxyRecord,
+  capture: ExchangeCapture | undefined,
+  fail: (err: unknown) => void,
+  finish: () => boolean,
+  setUp: (s: http2.ClientHttp2Stream) => void,
+): void {
+  const out = h2Forward(headers, { via: true });
+  out[':authority'] = t.authority;
+  const up = session.request(out, { endStream: requestEnded, waitForTrailers: !requestEnded });
+  setUp(up);
+  up.setTimeout(t.ctx.config.timeouts.idle, () => fail(new ProxyError('upstream_timeout', `no data from ${t.authority} for ${t.ctx.config.timeouts.idle} ms`)));
+  up.on('error', fail);
+
+  if (!requestEnded) {
+    let requestTrailers: http2.IncomingHttpHeaders | undefined;
+    stream.on('trailers', (tr: http2.IncomingHttpHeaders) => (requestTrailers = tr));
+    // Without trailers Node sends an empty trailing HEADERS frame with END_STREAM, as it would itself.
+    up.on('wantTrailers', () => up.sendTrailers(h2Trailers(requestTrailers)));
+    stream.on('data', (chunk: Buffer) => {
+      record.bytesUp += chunk.length;
+      capture?.requestData(chunk);
+    });
+    stream.once('end', () => capture?.requestEnd());
+    stream.pipe(up);
+  }
+
+  // 1xx (100 Continue, 103 Early Hints) are passed on as they come (RFC 9110 section 15.2).
+  up.on('headers', (h: http2.IncomingHttpHeaders) => {
+    if (!stream.headersSent && !stream.destroyed) stream.additionalHeaders(h2Forward(h, { via: false }));
+  });
+  let responseTrailers: http2.IncomingHttpHeaders | undefined;
+  up.on('trailers', (tr: http2.IncomingHttpHeaders) => (responseTrailers = tr));
+  up.once('response', (h: http2.IncomingHttpHeaders, flags: number) => {
+    if (stream.destroyed || stream.closed) return;
+    const status = Number(h[':status']);
+    record.status = status;
+    capture?.responseStart(status, '', h2Pairs(h));
+    const ended = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+    stream.respond(h2Forward(h, { via: true }), { endStream: ended, waitForTrailers: !ended });
+    if (ended) return;
+    stream.on('wantTrailers', () => stream.sendTrailers(h2Trailers(responseTrailers)));
+    up.on('data', (chunk: Buffer) => {
+      record.bytesDown += chunk.length;
+      capture?.responseData(chunk);
+    });
+    up.pipe(stream);
+  });
+  up.once('end', () => {
+    if (record.status === undefined) return;
+    const tr = h2Pairs(responseTrailers ?? {});
+    capture?.responseEnd(tr);
+    finish();
+  });
+}

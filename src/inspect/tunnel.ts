@@ -1,0 +1,66 @@
+import type { TLSSocket } from 'node:tls';
+import type { ProxyContext } from '../core/context.js';
+import type { Destination } from '../core/destination.js';
+import type { ProxyError } from '../core/errors.js';
+import { newRecord, type ProxyRecord } from '../core/record.js';
+import type { FlowTls } from './flows/flow.js';
+
+export type TunnelTls = FlowTls & { upstreamVerified: boolean };
+
+/**
+ * One intercepted CONNECT: what every exchange inside it (HTTP/1.1 request, HTTP/2 stream,
+ * WebSocket) shares. The HTTP/1.1 and HTTP/2 servers each keep their own upstream connection.
+ */
+export interface Tunnel {
+  ctx: ProxyContext;
+  dest: Destination;
+  /** host[:port] as a URL authority, the port left out when it is 443. */
+  authority: string;
+  /** https://host:port, for undici's origin. */
+  origin: string;
+  /** The tunnel's own record (kind connect); exchanges copy its who/where fields. */
+  record: ProxyRecord;
+  tls: TunnelTls;
+  /** Set when the upstream TLS handshake made before answering the client failed: every exchange gets it as a 502. */
+  upstreamError: ProxyError | undefined;
+  /** A new verified TLS connection to the decided address (never a new DNS lookup). */
+  connectUpstream(alpn: string[]): Promise<TLSSocket>;
+}
+
+/** SNI and Host compare as the CONNECT host does: lowercase, no trailing dot, no IPv6 brackets. */
+export function normaliseHost(host: string): string {
+  let h = host.toLowerCase();
+  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
+  return h.endsWith('.') ? h.slice(0, -1) : h;
+}
+
+/** Whether an authority (a Host header, :authority, or the host of an absolute URL) names the tunnel's destination. */
+export function sameAuthority(authority: string, dest: Destination): boolean {
+  const u = URL.canParse(`https://${authority}/`) ? new URL(`https://${authority}/`) : undefined;
+  if (!u || u.username || u.password || u.pathname !== '/') return false;
+  return normaliseHost(u.hostname) === dest.host && (u.port === '' ? 443 : Number(u.port)) === dest.port;
+}
+
+/** The record of one exchange inside the tunnel: who and where come from the tunnel's record. */
+export function exchangeRecord(t: Tunnel, method: string | undefined): ProxyRecord {
+  const record = newRecord(t.ctx.instance, 'http', t.record.client);
+  record.method = method;
+  record.identity = t.record.identity;
+  record.target = t.record.target;
+  record.resolved = t.record.resolved;
+  record.via = t.record.via;
+  record.decision = t.record.decision;
+  return record;
+}
+
+/** The URL logged for an exchange: no query string (it may hold secrets). */
+export function exchangeUrl(t: Tunnel, path: string): string {
+  return `https://${t.authority}${path.split('?')[0]}`;
+}
+
+/** Upstream TLS facts, read once the handshake is done, land on the tunnel (and so on every flow). */
+export function noteUpstreamTls(t: Tunnel, socket: TLSSocket): void {
+  t.tls.upstreamAlpn = socket.alpnProtocol || undefined;
+  t.tls.upstreamProtocol = socket.getProtocol() ?? undefined;
+  t.tls.upstreamCipher = socket.getCipher()?.name;
+}

@@ -1,0 +1,90 @@
+import type { Duplex } from 'node:stream';
+import * as ws from 'ws';
+import type { ExchangeCapture } from '../core/context.js';
+
+/** A message larger than this is not reassembled for capture; the frames still pass untouched. */
+const MAX_CAPTURED_MESSAGE = 16 * 1024 * 1024;
+/** Parser input waiting on inflate beyond this means capture gives up rather than buffer more. */
+const MAX_PENDING = 8 * 1024 * 1024;
+
+/** The slice of ws's Receiver used here (the package's typings do not declare it). */
+interface FrameReceiver {
+  write(chunk: Buffer): boolean;
+  writableLength: number;
+  on(event: 'message', cb: (data: Buffer, isBinary: boolean) => void): this;
+  on(event: 'conclude', cb: (code: number, reason: Buffer) => void): this;
+  on(event: 'ping' | 'pong', cb: (data: Buffer) => void): this;
+  on(event: 'error', cb: (err: Error) => void): this;
+  destroy(): void;
+}
+type ReceiverCtor = new (options: Record<string, unknown>) => FrameReceiver;
+interface Deflate {
+  accept(configurations: unknown[]): unknown;
+  cleanup(): void;
+}
+type DeflateCtor = new (options: Record<string, unknown>) => Deflate;
+// ws exports its frame parser and deflate extension (wrapper.mjs), its typings do not.
+const { Receiver, PerMessageDeflate } = ws as unknown as { Receiver: ReceiverCtor; PerMessageDeflate: DeflateCtor };
+
+/**
+ * Tees the bytes of an upgraded WebSocket connection into ws's frame parser, one per direction,
+ * so messages are captured while the frames themselves are relayed byte for byte. With
+ * permessage-deflate the parser inflates with the largest window, which also reads streams
+ * compressed with a smaller window or without context takeover.
+ */
+export function captureWebSocket(
+  capture: ExchangeCapture,
+  deflateNegotiated: boolean,
+  client: Duplex,
+  upstream: Duplex,
+  clientHead: Buffer,
+  upstreamHead: Buffer,
+): void {
+  let stopped = false;
+  const receivers: FrameReceiver[] = [];
+  const extensions: Deflate[] = [];
+  const stop = (why: string) => {
+    if (stopped) return;
+    stopped = true;
+    capture.webSocketNote?.({ captureError: why });
+    for (const r of receivers) r.destroy();
+  };
+  const parser = (direction: 'send' | 'receive'): FrameReceiver => {
+    // Frames from the client are masked (RFC 6455 section 5.3): that parser plays the server.
+    const isServer = direction === 'send';
+    const ext: Record<string, Deflate> = {};
+    if (deflateNegotiated) {
+      const pmd = new PerMessageDeflate({ isServer, maxPayload: MAX_CAPTURED_MESSAGE });
+      pmd.accept([{}]);
+      ext['permessage-deflate'] = pmd;
+      extensions.push(pmd);
+    }
+    const r = new Receiver({ isServer, extensions: ext, maxPayload: MAX_CAPTURED_MESSAGE, skipUTF8Validation: true });
+    r.on('message', (data, isBinary) => capture.webSocketMessage?.(direction, isBinary ? 2 : 1, data));
+    r.on('ping', (data) => capture.webSocketMessage?.(direction, 9, data));
+    r.on('pong', (data) => capture.webSocketMessage?.(direction, 10, data));
+    r.on('conclude', (code, reason) => {
+      capture.webSocketMessage?.(direction, 8, reason);
+      capture.webSocketNote?.({ closeCode: code, closeReason: reason.toString('utf8') });
+    });
+    r.on('error', (err) => stop(`${direction === 'send' ? 'client' : 'server'} frames could not be parsed: ${err.message}`));
+    receivers.push(r);
+    return r;
+  };
+  const tee = (source: Duplex, r: FrameReceiver, head: Buffer, masked: boolean) => {
+    const feed = (chunk: Buffer) => {
+      if (stopped) return;
+      if (r.writableLength > MAX_PENDING) return stop('the capture fell behind the connection; frames still pass');
+      // ws unmasks payloads in place: the parser gets a copy, the relay the bytes as sent.
+      r.write(masked ? Buffer.from(chunk) : chunk);
+    };
+    if (head.length) feed(head);
+    source.on('data', feed);
+  };
+  tee(client, parser('send'), clientHead, true);
+  tee(upstream, parser('receive'), upstreamHead, false);
+  const cleanup = () => {
+    for (const e of extensions) e.cleanup();
+  };
+  client.once('close', cleanup);
+}

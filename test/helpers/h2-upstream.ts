@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { Upstream } from './upstream.js';
+
+/**
+ * An HTTPS destination that speaks HTTP/2 (and HTTP/1.1 for clients that ask for it), with
+ * WebSocket endpoints over HTTP/1.1:
+ *   /echo          JSON: method, path, httpVersion, headers, body length and sha256, request trailers
+ *   /trailers      a body, then the trailer x-checksum: abc123
+ *   /bytes?n=N     N bytes
+ *   /early-hints   103 Early Hints, then 200
+ *   /ws-echo       WebSocket (permessage-deflate offered): echoes every message; "close-me" closes with 4001
+ *   /ws-deny       refuses the Upgrade with 403 and a body
+ */
+export async function startH2Upstream(cert: string, key: string): Promise<Upstream & { sessions: () => number }> {
+  let sessions = 0;
+  const sockets = new Set<Duplex>();
+  const server: Http2SecureServer = createSecureServer({ cert, key, allowHTTP1: true }, (req, res) => handle(req, res));
+  server.on('session', () => sessions++);
+  server.on('secureConnection', (socket: Duplex) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: { threshold: 0 } });
+  wss.on('connection', (ws) => {
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary && data.toString() === 'close-me') ws.close(4001, 'asked to close');
+      else ws.send(data, { binary: isBinary });
+    });
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (req.url === '/ws-echo') return void wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\nnot for you ws');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    origin: `https://localhost:${port}`,
+    sessions: () => sessions,
+    close: () =>
+      new Promise((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
+
+function handle(req: Http2ServerRequest, res: Http2ServerResponse): void {
+  const url = new URL(req.url, 'https://x');
+  if (url.pathname === '/trailers') {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('part one, ');
+    res.addTrailers({ 'x-checksum': 'abc123' });
+    res.end('part two');
+    return;
+  }
+  if (url.pathname === '/early-hints') {
+    res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('after hints');
+    return;
+  }
+  if (url.pathname === '/bytes') {
+    let left = Number(url.searchParams.get('n') ?? 0);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(left) });
+    const chunk = Buffer.alloc(65536, 'x');
+    const pump = () => {
+      while (left > 0) {
+        const n = Math.min(left, chunk.length);
+        left -= n;
+        if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+    return;
+  }
+  const hash = createHash('sha256');
+  let length = 0;
+  req.on('data', (d: Buffer) => {
+    length += d.length;
+    hash.update(d);
+  });
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'h2-test' });
+    res.end(
+      JSON.stringify({
+        method: req.method,
+        path: req.url,
+        httpVersion: req.httpVersion,
+        headers: req.headers,
+        bodyLength: length,
+        bodySha256: hash.digest('hex'),
+        trailers: req.trailers,
+      }),
+    );
+  });
+}
