@@ -42,7 +42,7 @@ export function makeFlow(spec: FlowSpec = {}): Flow {
     request: {
       method: spec.method ?? 'GET',
       url: spec.url ?? (intercepted ? '/v1/items?a=1&b=two' : `http://${host}/plain?x=y`),
-      httpVersion: spec.httpVersion ?? '1.1',
+      httpVersion: spec.httpVersion ?? 'HTTP/1.1',
       headers: spec.requestHeaders ?? [['Host', host], ['User-Agent', 'test']],
       body: spec.requestBody ?? body(''),
     },
@@ -54,7 +54,7 @@ export function makeFlow(spec: FlowSpec = {}): Flow {
     flow.response = {
       status: spec.status ?? 200,
       statusText: spec.status === 101 ? 'Switching Protocols' : 'OK',
-      httpVersion: spec.httpVersion ?? '1.1',
+      httpVersion: spec.httpVersion ?? 'HTTP/1.1',
       headers: spec.responseHeaders ?? [['Content-Type', 'application/json']],
       body: spec.responseBody ?? body('{"ok":true}'),
     };
