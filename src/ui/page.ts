@@ -48,7 +48,8 @@ td,th{border-bottom:1px solid #ddd;padding:2px 6px;text-align:left;white-space:n
 tbody tr{cursor:pointer}tbody tr:hover{background:#eef}
 pre{background:#f6f6f6;padding:6px;white-space:pre-wrap;word-break:break-all;max-height:30em;overflow:auto}
 tr.ws td{background:#f3ecff}
-table.msgs td{vertical-align:top;font-family:monospace;white-space:pre-wrap;max-width:60em}
+table.msgs td{vertical-align:top;font-family:monospace}
+table.msgs td:last-child{white-space:pre-wrap;word-break:break-all;width:100%}
 td.send{color:#064}td.receive{color:#036}
 `;
 
