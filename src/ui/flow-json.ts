@@ -1,4 +1,4 @@
-import { bodyAsUtf8, flowDurationMs, flowPath, flowUrl, type CapturedBody, type Flow } from '../inspect/flows/flow.js';
+import { bodyAsUtf8, flowDurationMs, flowPath, flowUrl, type CapturedBody, type Flow, type WebSocketMessage } from '../inspect/flows/flow.js';
 
 /** A flow without bodies: what the list, the page and the event stream carry. */
 export interface FlowSummary {
@@ -21,6 +21,8 @@ export interface FlowSummary {
   responseTruncated: boolean;
   durationMs: number | null;
   error: Flow['error'] | null;
+  /** Present once the exchange became a WebSocket: messages seen so far, kept or dropped. */
+  websocket: { messages: number; closed: boolean } | null;
 }
 
 export function flowSummary(f: Flow): FlowSummary {
@@ -44,6 +46,7 @@ export function flowSummary(f: Flow): FlowSummary {
     responseTruncated: f.response?.body.truncated ?? false,
     durationMs: flowDurationMs(f),
     error: f.error ?? null,
+    websocket: f.websocket ? { messages: f.websocket.messages.length + f.websocket.droppedMessages, closed: f.state !== 'open' } : null,
   };
 }
 
@@ -60,13 +63,51 @@ function bodyJson(b: CapturedBody): BodyJson {
   return { size: b.size, capturedSize: b.captured.length, truncated: b.truncated, base64: b.captured.toString('base64'), utf8: bodyAsUtf8(b) };
 }
 
-/** The whole flow, bodies as base64 plus a UTF-8 preview. */
-export function flowDetail(f: Flow): Record<string, unknown> {
+export interface WebSocketMessageJson {
+  direction: WebSocketMessage['direction'];
+  opcode: number;
+  /** Milliseconds since the epoch. */
+  at: number;
+  data: BodyJson;
+}
+
+export interface WebSocketJson {
+  /** The kept messages, oldest first; droppedMessages more were seen but not kept. */
+  messages: WebSocketMessageJson[];
+  droppedMessages: number;
+  closeCode: number | null;
+  closeReason: string | null;
+  captureError: string | null;
+}
+
+function webSocketJson(ws: NonNullable<Flow['websocket']>): WebSocketJson {
+  return {
+    messages: ws.messages.map((m) => ({ direction: m.direction, opcode: m.opcode, at: m.at, data: bodyJson(m.data) })),
+    droppedMessages: ws.droppedMessages,
+    closeCode: ws.closeCode ?? null,
+    closeReason: ws.closeReason ?? null,
+    captureError: ws.captureError ?? null,
+  };
+}
+
+type MessageJson<M> = Omit<M, 'body'> & { body: BodyJson };
+
+export interface FlowDetail extends Omit<FlowSummary, 'websocket'> {
+  tls: Flow['tls'] | null;
+  timings: Flow['timings'];
+  request: MessageJson<Flow['request']>;
+  response: MessageJson<NonNullable<Flow['response']>> | null;
+  websocket: WebSocketJson | null;
+}
+
+/** The whole flow, bodies and WebSocket messages as base64 plus a UTF-8 preview. */
+export function flowDetail(f: Flow): FlowDetail {
   return {
     ...flowSummary(f),
     tls: f.tls ?? null,
     timings: f.timings,
     request: { ...f.request, body: bodyJson(f.request.body) },
     response: f.response ? { ...f.response, body: bodyJson(f.response.body) } : null,
+    websocket: f.websocket ? webSocketJson(f.websocket) : null,
   };
 }

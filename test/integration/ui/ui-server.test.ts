@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { FlowStore } from '../../../src/inspect/flows/flow-store.js';
 import type { Flow } from '../../../src/inspect/flows/flow.js';
 import { createUiServer, type UiServerOptions } from '../../../src/ui/ui-server.js';
+import { harErrors } from '../../unit/inspect/flows/har-validate.js';
 import { body, makeFlow } from '../../unit/inspect/flows/make-flow.js';
 
 const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
@@ -45,67 +46,6 @@ function raw(port: number, path: string, headers: Record<string, string> = {}, m
     req.on('error', reject);
     req.end();
   });
-}
-
-// --- a small HAR 1.2 validator (no schema package here): required fields and their types ---
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-function check(cond: boolean, path: string, errors: string[], why = 'is missing or has the wrong type'): void {
-  if (!cond) errors.push(`${path} ${why}`);
-}
-function checkNameValues(v: unknown, path: string, errors: string[]): void {
-  check(Array.isArray(v), path, errors);
-  if (!Array.isArray(v)) return;
-  v.forEach((nv: unknown, i) => {
-    check(isObj(nv) && typeof nv.name === 'string' && typeof nv.value === 'string', `${path}[${i}]`, errors);
-  });
-}
-function validateHar(har: unknown): string[] {
-  const errors: string[] = [];
-  if (!isObj(har) || !isObj(har.log)) return ['log is missing'];
-  const log = har.log;
-  check(log.version === '1.2', 'log.version', errors, 'is not "1.2"');
-  check(isObj(log.creator) && typeof log.creator.name === 'string' && typeof log.creator.version === 'string', 'log.creator', errors);
-  check(Array.isArray(log.entries), 'log.entries', errors);
-  const entries = Array.isArray(log.entries) ? (log.entries as unknown[]) : [];
-  entries.forEach((e, i) => {
-    const p = `log.entries[${i}]`;
-    if (!isObj(e)) return check(false, p, errors);
-    check(typeof e.startedDateTime === 'string' && !Number.isNaN(Date.parse(e.startedDateTime)), `${p}.startedDateTime`, errors, 'is not an ISO date');
-    check(typeof e.time === 'number' && e.time >= 0, `${p}.time`, errors);
-    check(isObj(e.cache), `${p}.cache`, errors);
-    const req = e.request;
-    if (!isObj(req)) return check(false, `${p}.request`, errors);
-    for (const k of ['method', 'url', 'httpVersion']) check(typeof req[k] === 'string', `${p}.request.${k}`, errors);
-    // Textually absolute: a hostile test host ("<script>...") is not a parseable URL host.
-    check(typeof req.url === 'string' && /^https?:\/\/[^/]+/.test(req.url), `${p}.request.url`, errors, 'is not an absolute URL');
-    for (const k of ['cookies', 'headers', 'queryString']) checkNameValues(req[k], `${p}.request.${k}`, errors);
-    for (const k of ['headersSize', 'bodySize']) check(typeof req[k] === 'number', `${p}.request.${k}`, errors);
-    if (req.postData !== undefined) {
-      const pd = req.postData;
-      check(isObj(pd) && typeof pd.mimeType === 'string' && typeof pd.text === 'string', `${p}.request.postData`, errors);
-    }
-    const res = e.response;
-    if (!isObj(res)) return check(false, `${p}.response`, errors);
-    check(typeof res.status === 'number', `${p}.response.status`, errors);
-    for (const k of ['statusText', 'httpVersion', 'redirectURL']) check(typeof res[k] === 'string', `${p}.response.${k}`, errors);
-    for (const k of ['cookies', 'headers']) checkNameValues(res[k], `${p}.response.${k}`, errors);
-    for (const k of ['headersSize', 'bodySize']) check(typeof res[k] === 'number', `${p}.response.${k}`, errors);
-    const c = res.content;
-    check(isObj(c) && typeof c.size === 'number' && typeof c.mimeType === 'string', `${p}.response.content`, errors);
-    if (isObj(c)) {
-      check(c.text === undefined || typeof c.text === 'string', `${p}.response.content.text`, errors);
-      check(c.encoding === undefined || c.encoding === 'base64', `${p}.response.content.encoding`, errors);
-    }
-    const t = e.timings;
-    if (!isObj(t)) return check(false, `${p}.timings`, errors);
-    for (const k of ['send', 'wait', 'receive']) check(typeof t[k] === 'number' && (t[k] as number) >= 0, `${p}.timings.${k}`, errors, 'is not a non-negative number');
-    for (const k of ['blocked', 'dns', 'connect', 'ssl']) check(t[k] === undefined || (typeof t[k] === 'number' && (t[k] as number) >= -1), `${p}.timings.${k}`, errors);
-    const sum = ['send', 'wait', 'receive'].reduce((s, k) => s + (t[k] as number), 0);
-    check(Math.abs(sum - (e.time as number)) < 0.01, `${p}.time`, errors, 'is not the sum of the timings');
-  });
-  return errors;
 }
 
 describe('inspect UI server', () => {
@@ -245,17 +185,17 @@ describe('inspect UI server', () => {
     assert.match(await none.text(), /no response \(upstream_tls\)/);
   });
 
-  test('GET /api/flows.har is valid HAR 1.2 with every flow, plain HTTP included', async () => {
+  test('GET /api/flows.har validates against the HAR 1.2 schema, with every flow, plain HTTP included', async () => {
     const res = await fetch(`${ui.base}/api/flows.har`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-disposition') ?? '', /^attachment; filename="egresskit-.*\.har"$/);
     type Entry = {
-      _egresskit: { id: string };
+      _egresskit: { id: string; requestTarget?: string };
       request: { url: string; postData?: { text: string } };
       response: { content: { text?: string; encoding?: string } };
     };
     const har = (await res.json()) as { log: { creator: { version: string }; entries: Entry[] } };
-    assert.deepEqual(validateHar(har), []);
+    assert.deepEqual(harErrors(har), []);
     assert.equal(har.log.creator.version, '0.0.0-test');
     assert.equal(har.log.entries.length, 6);
     // Oldest first, as HAR viewers expect.
@@ -267,12 +207,10 @@ describe('inspect UI server', () => {
     assert.equal(bin?.response.content.encoding, 'base64');
     const post = har.log.entries.find((e) => e._egresskit.id === flows.https!.id);
     assert.equal(post?.request.postData?.text, '{"secretkey":"secretvalue"}');
-  });
-
-  test('the validator catches a broken HAR', () => {
-    assert.deepEqual(validateHar({}), ['log is missing']);
-    const errors = validateHar({ log: { version: '1.1', creator: {}, entries: [{ startedDateTime: 'x', time: -1, request: {}, response: {}, cache: {}, timings: {} }] } });
-    assert.ok(errors.length > 5, errors.join('\n'));
+    // The hostile host and path are percent-encoded into a URI; the target as received is kept.
+    const xss = har.log.entries.find((e) => e._egresskit.id === flows.xss!.id);
+    assert.doesNotMatch(xss?.request.url ?? '<', /[<>"]/);
+    assert.equal(xss?._egresskit.requestTarget, '/"><img src=x onerror=alert(2)>');
   });
 
   test('GET /api/events streams an add within 1 s, and cleans up on close', async () => {
