@@ -23,9 +23,9 @@ interface FlowJson {
   response: { httpVersion: string; status: number; trailers?: Array<[string, string]>; body: { size: number } } | null;
   tls: { clientAlpn?: string; upstreamAlpn?: string } | null;
   websocket?: {
-    messages: Array<{ direction: string; opcode: number; size: number; utf8: string | null; base64: string }>;
-    closeCode?: number;
-    closeReason?: string;
+    messages: Array<{ direction: string; opcode: number; data: { size: number; utf8: string | null; base64: string } }>;
+    closeCode: number | null;
+    closeReason: string | null;
   } | null;
 }
 
@@ -204,17 +204,17 @@ describe('inspect: HTTP/2 and WebSocket through interception', () => {
     const f = await flowFor(`${h2.origin}/ws-echo`, (x) => x.state !== 'open' && (x.websocket?.closeCode ?? 0) > 0);
     assert.equal(f.status, 101);
     const m = f.websocket!.messages;
-    const texts = m.filter((x) => x.opcode === 1).map((x) => [x.direction, x.utf8?.slice(0, 20)]);
+    const texts = m.filter((x) => x.opcode === 1).map((x) => [x.direction, x.data.utf8?.slice(0, 20)]);
     assert.deepEqual(texts.slice(0, 2), [
       ['send', 'hello <b>ws</b>'],
       ['receive', 'hello <b>ws</b>'],
     ]);
     const binary = m.filter((x) => x.opcode === 2);
-    assert.deepEqual(binary.map((x) => [x.direction, Buffer.from(x.base64, 'base64').toString('hex')]), [
+    assert.deepEqual(binary.map((x) => [x.direction, Buffer.from(x.data.base64, 'base64').toString('hex')]), [
       ['send', '000102ff'],
       ['receive', '000102ff'],
     ]);
-    assert.equal(m.filter((x) => x.opcode === 1 && x.size === 100_000).length, 2);
+    assert.equal(m.filter((x) => x.opcode === 1 && x.data.size === 100_000).length, 2);
     assert.equal(f.websocket!.closeCode, 4001);
     assert.equal(f.websocket!.closeReason, 'asked to close');
   });
