@@ -135,5 +135,7 @@ export function peekClientHello(socket: Duplex, head: Buffer, timeoutMs: number)
     socket.on('data', onData);
     socket.once('end', onEnd);
     socket.once('close', onEnd);
+    // A socket paused earlier (by the HTTP server that parsed the CONNECT) stays paused otherwise.
+    socket.resume();
   });
 }
