@@ -63,10 +63,22 @@ export interface ExchangeCapture {
   responseData(chunk: Buffer): void;
   responseEnd(trailers: HeaderPairs): void;
   fail(code: string, message: string): void;
+  /** After a 101: the two sides of the upgraded connection, to look on (never to consume). */
+  upgraded?(u: UpgradedStreams): void;
   /** After a 101 to WebSocket: one call per message (fragments joined), until responseEnd. */
   webSocketMessage?(direction: 'send' | 'receive', opcode: number, data: Buffer): void;
   /** The close handshake, or why frames could no longer be parsed (they are still relayed). */
   webSocketNote?(note: { closeCode?: number; closeReason?: string; captureError?: string }): void;
+}
+
+export interface UpgradedStreams {
+  client: Duplex;
+  upstream: Duplex;
+  /** Bytes that came after the request head (client) and after the 101 head (upstream). */
+  clientHead: Buffer;
+  upstreamHead: Buffer;
+  /** The 101 response's fields. */
+  headers: HeaderPairs;
 }
 
 export type CaptureHook = (start: ExchangeStart) => ExchangeCapture;

@@ -15,6 +15,9 @@ const HOP_BY_HOP = new Set([
 
 export const VIA = '1.1 egresskit';
 
+/** What an Upgrade must pass on that other requests must not (RFC 9110 section 7.8). */
+export const KEEP_FOR_UPGRADE: ReadonlySet<string> = new Set(['connection', 'upgrade']);
+
 function connectionTokens(value: string | string[] | undefined): Set<string> {
   const out = new Set<string>();
   for (const v of Array.isArray(value) ? value : value ? [value] : []) {

@@ -4,13 +4,14 @@ import { absoluteTarget } from './absolute-target.js';
 import { clientAddress } from './admission.js';
 import type { ProxyContext } from './context.js';
 import { ProxyError } from './errors.js';
-import { forwardRequestHeaders } from './headers.js';
+import { forwardRequestHeaders, KEEP_FOR_UPGRADE } from './headers.js';
 import { openUpstream } from './open-upstream.js';
+import { headerPairs } from './forward-handler.js';
 import { newRecord } from './record.js';
+import { upgradeExchange } from './upgrade-exchange.js';
+import { readableView, readsIntoSharedBuffer } from '../upstream/fast-read.js';
 import { route } from './route.js';
 import { clientGone, onRawSocket, runTunnel } from './run-tunnel.js';
-
-const KEEP_FOR_UPGRADE = new Set(['connection', 'upgrade']);
 
 /**
  * Upgrade over plain HTTP (ws:// through the proxy as GET http://host/ with Upgrade): the
@@ -30,7 +31,25 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     if (clientGone(socket, upstream, record)) return;
     detachEarlyErrors();
     const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, url.host, KEEP_FOR_UPGRADE);
-    let text = `${req.method} ${url.pathname}${url.search} HTTP/1.1\r\n`;
+    const path = `${url.pathname}${url.search}`;
+    // Inspect mode parses the response so the flow has its status and the messages that follow.
+    const capture = ctx.capture?.({
+      record,
+      scheme: 'http',
+      host: dest.host,
+      port: dest.port,
+      target: req.url ?? '',
+      httpVersion: `HTTP/${req.httpVersion}`,
+      headers: headerPairs(req.rawHeaders),
+      intercepted: false,
+    });
+    if (capture) {
+      capture.requestEnd();
+      const view = readsIntoSharedBuffer(upstream) ? readableView(upstream) : upstream;
+      upgradeExchange(ctx, socket, head, view, { path, headers, record, capture, where: url.host });
+      return;
+    }
+    let text = `${req.method} ${path} HTTP/1.1\r\n`;
     for (let i = 0; i + 1 < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
     upstream.write(`${text}\r\n`);
     record.status = 101;

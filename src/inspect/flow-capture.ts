@@ -1,5 +1,6 @@
 import type { CaptureHook, ExchangeCapture, ExchangeStart } from '../core/context.js';
-import { BodyCapture, emptyBody, newFlowId, type Flow, type FlowTls } from './flows/flow.js';
+import { BodyCapture, emptyBody, headerValue, newFlowId, type Flow, type FlowTls } from './flows/flow.js';
+import { captureWebSocket } from './ws-capture.js';
 
 /** Messages kept per WebSocket flow; later ones are only counted (a chat can run for days). */
 const MAX_WS_MESSAGES = 1000;
@@ -37,6 +38,7 @@ export function flowCaptureHook(store: FlowStore, capBytes: number): CaptureHook
     if (start.tls) flow.tls = start.tls() as FlowTls;
     store.add(flow);
     let finished = false;
+    let wsCapturedBytes = 0;
     const finish = (state: Flow['state']) => {
       if (finished) return;
       finished = true;
@@ -46,7 +48,7 @@ export function flowCaptureHook(store: FlowStore, capBytes: number): CaptureHook
       flow.state = state;
       store.update(flow);
     };
-    return {
+    const capture: ExchangeCapture = {
       requestData: (chunk) => requestBody.push(chunk),
       requestEnd: () => {
         flow.timings.requestEndMs ??= performance.now();
@@ -56,7 +58,7 @@ export function flowCaptureHook(store: FlowStore, capBytes: number): CaptureHook
         flow.timings.responseStartMs = performance.now();
         if (start.tls) flow.tls = start.tls() as FlowTls;
         flow.response = { status, statusText, httpVersion: start.httpVersion, headers, body: emptyBody() };
-        if (status === 101) {
+        if (status === 101 && headerValue(headers, 'upgrade')?.toLowerCase() === 'websocket') {
           // An upgraded connection may stay open for hours: show it (and its messages) as it goes.
           flow.websocket = { messages: [], droppedMessages: 0 };
           store.update(flow);
@@ -67,6 +69,11 @@ export function flowCaptureHook(store: FlowStore, capBytes: number): CaptureHook
         if (flow.response && trailers.length > 0) flow.response.trailers = trailers;
         finish('complete');
       },
+      upgraded(u) {
+        if (!flow.websocket) return;
+        const deflate = /permessage-deflate/i.test(headerValue(u.headers, 'sec-websocket-extensions') ?? '');
+        captureWebSocket(capture, deflate, u.client, u.upstream, u.clientHead, u.upstreamHead);
+      },
       webSocketMessage(direction, opcode, data) {
         const ws = flow.websocket;
         if (!ws) return;
@@ -74,9 +81,13 @@ export function flowCaptureHook(store: FlowStore, capBytes: number): CaptureHook
           ws.droppedMessages++;
           return;
         }
-        const body = new BodyCapture(capBytes);
+        // The body cap applies to the connection's messages together: a long-lived socket must
+        // not grow without bound (even after the store has evicted its flow).
+        const body = new BodyCapture(Math.max(0, capBytes - wsCapturedBytes));
         body.push(data);
-        ws.messages.push({ direction, opcode, at: Date.now(), data: body.result() });
+        const result = body.result();
+        wsCapturedBytes += result.captured.length;
+        ws.messages.push({ direction, opcode, at: Date.now(), data: result });
         store.update(flow);
       },
       webSocketNote(note) {
@@ -95,5 +106,6 @@ export function flowCaptureHook(store: FlowStore, capBytes: number): CaptureHook
         finish('error');
       },
     };
+    return capture;
   };
 }

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Writable } from 'node:stream';
+import { Duplex, PassThrough, type Writable } from 'node:stream';
 
 /**
  * Upstream sockets of tunnels read into one large buffer shared by all of them (net's `onread`
@@ -53,4 +53,17 @@ export function markSharedBufferReads(socket: Socket): void {
 
 export function readsIntoSharedBuffer(socket: object): boolean {
   return fastSockets.has(socket);
+}
+
+/**
+ * A socket opened with sharedBufferReads as an ordinary Duplex that emits 'data' (for a parser,
+ * e.g. Node's HTTP client reading an Upgrade response). Writes go straight to the socket.
+ */
+export function readableView(socket: Socket): Duplex {
+  const pass = new PassThrough();
+  relayTo(socket, pass);
+  socket.once('close', () => {
+    if (!pass.writableEnded) pass.end();
+  });
+  return Duplex.from({ readable: pass, writable: socket });
 }

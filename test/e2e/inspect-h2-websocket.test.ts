@@ -8,9 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { WebSocket } from 'ws';
 import { startCli, type CliProxy } from '../helpers/cli.js';
-import { curl } from '../helpers/exec.js';
-import { startH2Upstream } from '../helpers/h2-upstream.js';
+import { curl, run } from '../helpers/exec.js';
+import { startH2Upstream, startPlainWebSocketUpstream } from '../helpers/h2-upstream.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { FIXTURES } from '../helpers/paths.js';
 import { openSocket, readUntil } from '../helpers/raw.js';
 import { startHttpsUpstream, type Upstream } from '../helpers/upstream.js';
 
@@ -27,6 +28,13 @@ interface FlowJson {
     closeCode: number | null;
     closeReason: string | null;
   } | null;
+}
+
+/** One client WebSocket frame (RFC 6455 section 5.2): FIN, the opcode, masked as a client must. */
+function clientFrame(opcode: number, payload: Buffer): Buffer {
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
+  return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | payload.length]), mask, masked]);
 }
 
 /** CONNECT through the proxy, then TLS (trusting the interception CA) offering `alpn`. */
@@ -70,6 +78,7 @@ describe('inspect: HTTP/2 and WebSocket through interception', () => {
   let pki: TestPki;
   let h2: Awaited<ReturnType<typeof startH2Upstream>>;
   let h1only: Upstream;
+  let plainWs: Upstream;
   let caDir: string;
   let ca: string;
   let proxy: CliProxy;
@@ -80,11 +89,12 @@ describe('inspect: HTTP/2 and WebSocket through interception', () => {
     pki = await makeTestPki('egk-h2');
     h2 = await startH2Upstream(pki.serverCert, pki.serverKey);
     h1only = await startHttpsUpstream(pki.serverCert, pki.serverKey);
+    plainWs = await startPlainWebSocketUpstream();
     caDir = await mkdtemp(join(tmpdir(), 'egk-h2-ca-'));
     proxy = await startCli([
       'inspect', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--ui', '127.0.0.1:0',
       '--ca-dir', caDir, '--upstream-ca', pki.caFile, '--allow-private',
-      '--connect-ports', [h2.port, h1only.port].join(','),
+      '--connect-ports', [h2.port, h1only.port, plainWs.port].join(','),
     ]);
     const listening = await proxy.waitForLog((l) => l.event === 'listening');
     proxyPort = Number(new URL(proxy.url).port);
@@ -93,7 +103,7 @@ describe('inspect: HTTP/2 and WebSocket through interception', () => {
   });
   after(async () => {
     await proxy?.stop();
-    await Promise.all([h2?.close(), h1only?.close()]);
+    await Promise.all([h2?.close(), h1only?.close(), plainWs?.close()]);
   });
 
   const flowFor = async (url: string, pred: (f: FlowJson) => boolean = (f) => f.state !== 'open'): Promise<FlowJson> => {
@@ -171,6 +181,21 @@ describe('inspect: HTTP/2 and WebSocket through interception', () => {
     assert.equal(upload.request.body.size, 4 * 1024 * 1024);
   });
 
+  it('stock Go and Python clients (proxy and SSL_CERT_FILE from the environment): Go gets HTTP/2, Python HTTP/1.1, both the body', async (t) => {
+    const env = { HTTPS_PROXY: proxy.url, https_proxy: proxy.url, SSL_CERT_FILE: join(caDir, 'ca.crt'), NO_PROXY: '', no_proxy: '' };
+    const py = await run('python3', ['-c', 'import sys, urllib.request; r = urllib.request.urlopen(sys.argv[1]); print(r.version, r.status); print(r.read().decode())', `${h2.origin}/echo?python`], env);
+    assert.equal(py.code, 0, py.stderr);
+    assert.match(py.stdout, /^11 200\n/);
+    assert.equal((JSON.parse(py.stdout.split('\n')[1]!) as { httpVersion: string }).httpVersion, '1.1');
+    if ((await run('go', ['version']).catch(() => ({ code: 127 }))).code !== 0) return t.skip('go is not installed');
+    const dir = await mkdtemp(join(tmpdir(), 'egk-go-'));
+    const goEnv = { ...env, GO111MODULE: 'off', GOCACHE: join(dir, 'cache'), GOPATH: join(dir, 'path'), GOTOOLCHAIN: 'local', PROXY_URL: proxy.url, TARGET_URL: `${h2.origin}/echo?go` };
+    const go = await run('go', ['run', join(FIXTURES, 'go-proxy-get', 'main.go')], goEnv, 90_000);
+    assert.equal(go.code, 0, go.stderr);
+    assert.match(go.stdout, /^HTTP\/2\.0 200\n/);
+    assert.equal((JSON.parse(go.stdout.split('\n')[1]!) as { httpVersion: string }).httpVersion, '2.0');
+  });
+
   it('the client is offered what the destination chose: an HTTP/1.1-only destination gives curl --http2 HTTP/1.1', async () => {
     const r = await curl(['-s', '-o', '/dev/null', '--http2', '--cacert', join(caDir, 'ca.crt'), '-x', proxy.url, '-w', '%{http_version}', `${h1only.origin}/echo`]);
     assert.equal(r.stdout, '1.1');
@@ -232,6 +257,31 @@ describe('inspect: HTTP/2 and WebSocket through interception', () => {
     const f = await flowFor(`${h2.origin}/ws-deny`);
     assert.equal(f.status, 403);
     assert.equal(f.response?.body.size, 14);
+  });
+
+  it('a plain ws:// Upgrade sent to the proxy in absolute form is captured too', async () => {
+    const socket = await openSocket(proxyPort);
+    const url = `${plainWs.origin}/ws-echo`;
+    socket.write(
+      `GET ${url} HTTP/1.1\r\nHost: 127.0.0.1:${plainWs.port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    const answer = await readUntil(socket, '\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 101 /);
+    socket.write(clientFrame(1, Buffer.from('plain hello')));
+    const echoed = await readUntil(socket, 'plain hello');
+    assert.ok(echoed.includes('plain hello'));
+    socket.write(clientFrame(8, Buffer.from([0x03, 0xe8])));
+    await new Promise((r) => socket.once('close', r));
+    const f = await flowFor(url, (x) => x.state !== 'open' && x.websocket?.closeCode === 1000);
+    assert.equal(f.status, 101);
+    assert.deepEqual(
+      f.websocket!.messages.filter((m) => m.opcode === 1).map((m) => [m.direction, m.data.utf8]),
+      [
+        ['send', 'plain hello'],
+        ['receive', 'plain hello'],
+      ],
+    );
   });
 
   it('--http1 holds a host to HTTP/1.1 on both sides even when both could speak h2', async () => {

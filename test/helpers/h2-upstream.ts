@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -25,17 +25,7 @@ export async function startH2Upstream(cert: string, key: string): Promise<Upstre
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: { threshold: 0 } });
-  wss.on('connection', (ws) => {
-    ws.on('message', (data, isBinary) => {
-      if (!isBinary && data.toString() === 'close-me') ws.close(4001, 'asked to close');
-      else ws.send(data, { binary: isBinary });
-    });
-  });
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (req.url === '/ws-echo') return void wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-    socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\nnot for you ws');
-  });
+  const wss = attachWebSocketEcho(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
@@ -47,6 +37,40 @@ export async function startH2Upstream(cert: string, key: string): Promise<Upstre
         for (const c of wss.clients) c.terminate();
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
+
+/** /ws-echo echoes messages ("close-me" closes with 4001); any other Upgrade gets a 403. */
+function attachWebSocketEcho(server: Http2SecureServer | Server): WebSocketServer {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: { threshold: 0 } });
+  wss.on('connection', (ws) => {
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary && data.toString() === 'close-me') ws.close(4001, 'asked to close');
+      else ws.send(data, { binary: isBinary });
+    });
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (req.url === '/ws-echo') return void wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\nnot for you ws');
+  });
+  return wss;
+}
+
+/** Plain-HTTP WebSocket endpoints (ws://127.0.0.1:PORT/ws-echo), for absolute-URI Upgrades. */
+export async function startPlainWebSocketUpstream(): Promise<Upstream> {
+  const server = createHttpServer((_req, res) => res.end('ws only'));
+  const wss = attachWebSocketEcho(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        server.close(() => resolve());
+        server.closeAllConnections();
       }),
   };
 }
