@@ -15,7 +15,7 @@ import { createH1Server } from './h1-server.js';
 import { serveH2 } from './h2-exchange.js';
 import type { LeafCache } from './leaf-cache.js';
 import { normaliseHost, type Tunnel, type TunnelTls } from './tunnel.js';
-import { connectUpstreamTls, type UpstreamTlsOptions } from './upstream-tls.js';
+import { connectUpstreamTls, TlsSessionCache, type UpstreamTlsOptions } from './upstream-tls.js';
 
 export interface InterceptorOptions {
   config: Config;
@@ -68,6 +68,7 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
   const http1Hosts = patterns(config.inspect?.http1 ?? []);
   const matches = (list: HostPattern[], host: string, kind: Destination['hostKind']) =>
     list.some((p) => (kind === 'name' ? matchesName(p, host) : matchesAddress(p, host)));
+  const upstreamOptions: UpstreamTlsOptions = { ...o.upstream, sessions: o.upstream.sessions ?? new TlsSessionCache() };
   const h1 = createH1Server(config);
   const h2Sessions = new Set<ServerHttp2Session>();
   const h2Limits = { maxHeaderBytes: config.limits.maxHeaderBytes, idleMs: config.timeouts.idle };
@@ -106,7 +107,7 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
       record,
       tls,
       upstreamError: undefined,
-      connectUpstream: (alpn) => h.redial().then((socket) => connectUpstreamTls(socket, dest, o.upstream, alpn)),
+      connectUpstream: (alpn) => h.redial().then((socket) => connectUpstreamTls(socket, dest, upstreamOptions, alpn)),
     };
     const sniMismatch = sni !== undefined && normaliseHost(sni) !== dest.host;
     const http1Only = record.decision?.alpn === 'http1' || matches(http1Hosts, dest.host, dest.hostKind);
@@ -115,7 +116,7 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
     if (sniMismatch) h.upstream.destroy();
     else {
       try {
-        upstreamTls = await connectUpstreamTls(h.upstream, dest, o.upstream, offer);
+        upstreamTls = await connectUpstreamTls(h.upstream, dest, upstreamOptions, offer);
       } catch (err) {
         // The client still gets its TLS session: each request is answered 502 with the reason.
         tunnel.upstreamError = toProxyError(err, formatHostPort(dest.host, dest.port));

@@ -48,6 +48,48 @@ export interface UpstreamTlsOptions {
   trust: tls.SecureContext;
   insecure: boolean;
   timeoutMs: number;
+  /** Resumable sessions per destination; without it every connection does a full handshake. */
+  sessions?: TlsSessionCache;
+}
+
+/**
+ * The newest TLS session per destination (host:port), bounded, oldest out first. A resumed
+ * handshake skips the certificate transfer and Node's hostname check, which a full one spends
+ * most of its client-side CPU on; the session itself came from a handshake that was verified
+ * for that same host, with the same trust.
+ */
+export class TlsSessionCache {
+  readonly #max: number;
+  /** false: the destination did not resume the last session offered; offering more only costs parsing. */
+  readonly #sessions = new Map<string, Buffer | false>();
+
+  constructor(max = 1000) {
+    this.#max = max;
+  }
+
+  get(key: string): Buffer | undefined {
+    return this.#sessions.get(key) || undefined;
+  }
+
+  set(key: string, session: Buffer): void {
+    if (this.#sessions.get(key) === false) return;
+    this.#put(key, session);
+  }
+
+  /** After a handshake in which `offered` was (not) taken up. */
+  outcome(key: string, offered: boolean, reused: boolean): void {
+    if (offered && !reused) this.#put(key, false);
+  }
+
+  delete(key: string): void {
+    this.#sessions.delete(key);
+  }
+
+  #put(key: string, value: Buffer | false): void {
+    this.#sessions.delete(key);
+    this.#sessions.set(key, value);
+    if (this.#sessions.size > this.#max) this.#sessions.delete(this.#sessions.keys().next().value as string);
+  }
 }
 
 /**
@@ -59,7 +101,9 @@ export interface UpstreamTlsOptions {
 export function connectUpstreamTls(socket: Socket, dest: Destination, o: UpstreamTlsOptions, alpn: string[] = ['http/1.1']): Promise<tls.TLSSocket> {
   const where = formatHostPort(dest.host, dest.port);
   return new Promise((resolve, reject) => {
+    const session = o.sessions?.get(where);
     const s = tls.connect({
+      session,
       socket,
       host: dest.host,
       // RFC 6066: no SNI for IP literals; the certificate is then checked for an IP SAN.
@@ -74,11 +118,15 @@ export function connectUpstreamTls(socket: Socket, dest: Destination, o: Upstrea
     }, o.timeoutMs);
     s.once('secureConnect', () => {
       clearTimeout(timer);
+      o.sessions?.outcome(where, session !== undefined, s.isSessionReused());
       s.removeListener('error', onError);
       resolve(s);
     });
+    s.on('session', (ticket: Buffer) => o.sessions?.set(where, ticket));
     const onError = (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
+      // A session that led to a failure is not offered again.
+      if (session) o.sessions?.delete(where);
       s.destroy();
       reject(upstreamTlsError(err, where));
     };
