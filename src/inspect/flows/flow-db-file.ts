@@ -8,7 +8,7 @@ const PRIVATE_MODE = 0o600;
 
 /** One line for the operator: which file, what is wrong with it, what fixes it. */
 export function flowDbError(path: string, reason: string, fix: string, cause?: unknown): InspectSetupError {
-  return new InspectSetupError(`cannot use the flows database ${path} (--flows-db): ${reason}; ${fix}`, { cause });
+  return new InspectSetupError(`cannot use the flows database ${path} (--flows-db, inspect.flowsDb): ${reason}; ${fix}`, { cause });
 }
 
 function fsError(path: string, err: unknown): InspectSetupError {

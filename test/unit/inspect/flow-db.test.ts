@@ -296,7 +296,7 @@ for (const driver of SQLITE_DRIVERS) {
       const refuses = async (path: string, reason: RegExp, fix: RegExp) => {
         await assert.rejects(open(path), (err: Error) => {
           assert.ok(err instanceof InspectSetupError, String(err));
-          assert.ok(err.message.startsWith(`cannot use the flows database ${path} (--flows-db): `), err.message);
+          assert.ok(err.message.startsWith(`cannot use the flows database ${path} (--flows-db, inspect.flowsDb): `), err.message);
           assert.match(err.message, reason);
           assert.match(err.message, fix);
           assert.doesNotMatch(err.message, /\n/);
