@@ -159,6 +159,16 @@ describe('inspect --flows-db: flows survive a restart', () => {
     assert.equal(ownStderr(notDb.stderr).split('\n').length, 2);
     assert.equal(await readFile(notes, 'utf8'), text);
 
+    // "~/" is the home directory (as for --ca-dir), from the flag and from the config file alike.
+    const home = await runCli([...base, '--flows-db', '~/missing/flows.db'], { HOME: dir });
+    assert.equal(home.code, 2);
+    assert.match(ownStderr(home.stderr), new RegExp(`the directory ${join(dir, 'missing')} does not exist \\(ENOENT\\); create it \\(mkdir -p`));
+    const config = join(dir, 'egresskit.yaml');
+    await writeFile(config, 'inspect:\n  flowsDb: ~/missing/flows.db\n');
+    const fromFile = await runCli([...base, '--config', config], { HOME: dir });
+    assert.equal(fromFile.code, 2);
+    assert.match(ownStderr(fromFile.stderr), new RegExp(`cannot use the flows database ${join(dir, 'missing', 'flows.db')} `));
+
     const unwritable = await runCli([...base, '--flows-db', '/sys/egresskit-flows.db']);
     assert.equal(unwritable.code, 2);
     assert.match(ownStderr(unwritable.stderr), /^egresskit: cannot use the flows database \/sys\/egresskit-flows\.db .*\((EACCES|EROFS|EPERM)\); .*writable/);
