@@ -1,4 +1,4 @@
-import { accessSync, chmodSync, closeSync, constants, openSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, existsSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InspectSetupError } from '../setup-error.js';
 import { sqliteErrorCode } from './sqlite-driver.js';
@@ -29,7 +29,6 @@ function fsError(path: string, err: unknown): InspectSetupError {
  * Checks the path before SQLite sees it (SQLite says "unable to open database file" for a
  * directory, a missing directory and a permission problem alike), and creates a new database
  * file 0600 itself: SQLite would create it 0644, and gives its -wal file the mode of the database.
- * An existing file looser than 0600 is tightened, as the UI token file is.
  */
 export function prepareDbFile(path: string): { created: boolean } {
   let isNew = false;
@@ -38,7 +37,6 @@ export function prepareDbFile(path: string): { created: boolean } {
     if (st.isDirectory()) throw flowDbError(path, 'it is a directory', `give a file path, e.g. --flows-db ${join(path, 'flows.db')}`);
     if (!st.isFile()) throw flowDbError(path, 'it is not a regular file', 'give the path of a file egresskit may create');
     accessSync(path, constants.R_OK | constants.W_OK);
-    if ((st.mode & 0o077) !== 0) chmodSync(path, PRIVATE_MODE);
   } catch (err) {
     if (err instanceof InspectSetupError) throw err;
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(path, err);
@@ -52,6 +50,20 @@ export function prepareDbFile(path: string): { created: boolean } {
     throw fsError(path, err);
   }
   return { created: isNew };
+}
+
+/**
+ * An existing database looser than 0600 is tightened (as the UI token file is), with its -wal
+ * file; only once it has proved to be a flows database, so that a wrong path changes nothing.
+ */
+export function makePrivate(path: string): void {
+  for (const file of [path, `${path}-wal`]) {
+    try {
+      if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, PRIVATE_MODE);
+    } catch (err) {
+      throw fsError(file, err);
+    }
+  }
 }
 
 /** Removes a database file this start created, when it then could not be set up. */

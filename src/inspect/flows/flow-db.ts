@@ -1,4 +1,4 @@
-import { flowDbError, prepareDbFile, removeCreatedFile, sqliteOpenError } from './flow-db-file.js';
+import { flowDbError, makePrivate, prepareDbFile, removeCreatedFile, sqliteOpenError } from './flow-db-file.js';
 import { flowFromJson, flowToJson } from './flow-codec.js';
 import { flowBytes, type FlowEvent, type FlowStore } from './flow-store.js';
 import type { Flow } from './flow.js';
@@ -100,6 +100,7 @@ export class FlowDb {
     try {
       db = await openSqlite(path, options.drivers);
       setUp(db, path);
+      makePrivate(path);
       return new FlowDb(path, db, options);
     } catch (err) {
       try {

@@ -132,13 +132,16 @@ for (const driver of SQLITE_DRIVERS) {
       raw.close();
     });
 
-    test('an existing file looser than 0600 is tightened', async () => {
+    test('an existing flows database looser than 0600 is tightened, its -wal file too', async () => {
       const path = fresh();
       await (await open(path)).close();
       const { chmodSync } = await import('node:fs');
       chmodSync(path, 0o644);
-      await (await open(path)).close();
+      const db = await open(path);
       assert.equal(statSync(path).mode & 0o777, 0o600);
+      // SQLite made the -wal file (0644, like the database then) before the database was tightened.
+      assert.equal(statSync(`${path}-wal`).mode & 0o777, 0o600);
+      await db.close();
     });
 
     test('add and updates coalesce into one row per flow, written after flushMs; order is age order', async () => {
@@ -327,9 +330,10 @@ for (const driver of SQLITE_DRIVERS) {
       test('a file that is not a SQLite database is left as it was', async () => {
         const path = join(dir, `notes-${++n}.txt`);
         const text = 'these are my notes, not a database; they must survive a wrong --flows-db\n'.repeat(4);
-        writeFileSync(path, text, { mode: 0o600 });
+        writeFileSync(path, text, { mode: 0o644 });
         await refuses(path, /not a SQLite database/, /give a path of its own/);
         assert.equal((await import('node:fs')).readFileSync(path, 'utf8'), text);
+        assert.equal(statSync(path).mode & 0o777, 0o644);
       });
 
       test('a database from a newer egresskit', async () => {
