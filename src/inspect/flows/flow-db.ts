@@ -22,7 +22,7 @@ const SCHEMA_V1 = `
 export const INTERRUPTED = { code: 'interrupted', message: 'the proxy stopped before this exchange finished' } as const;
 
 /** JSON written per transaction before the rest waits for the next turn of the event loop. */
-const FLUSH_BUDGET_CHARS = 8 * 1024 * 1024;
+const FLUSH_BUDGET_CHARS = 1024 * 1024;
 const RETRY_MS = 5000;
 
 export interface FlowDbOptions {
