@@ -79,6 +79,7 @@ describe('inspect --flows-db: flows survive a restart', () => {
     await proxy?.stop();
     await https?.close();
     await rm(dir, { recursive: true, force: true });
+    if (pki) await rm(pki.dir, { recursive: true, force: true });
   });
 
   let before1: FlowJson[];
