@@ -60,6 +60,7 @@ interface RenderFlags {
   issuerKind: IssuerKind;
   createNamespace?: boolean;
   workloadNamespace?: string;
+  flowsDbSize?: string;
 }
 
 export function registerK8sCommands(program: Command, io: K8sCommandIO = {}): void {
@@ -81,6 +82,7 @@ export function registerK8sCommands(program: Command, io: K8sCommandIO = {}): vo
     .addOption(new Option('--issuer-kind <kind>', 'kind of --issuer').choices(['Issuer', 'ClusterIssuer']).default('Issuer'))
     .option('--create-namespace', 'also render the Namespace')
     .option('--workload-namespace <ns>', 'namespace for the example workload NetworkPolicy (default: none; kubectl apply -n decides)')
+    .option('--flows-db-size <size>', 'inspect: keep flows across restarts in a PersistentVolumeClaim of this size, e.g. 1Gi (sets inspect.flowsDb)')
     .action(async (mode: string, flags: RenderFlags) => {
       if (!isRenderMode(mode)) {
         throw new UsageError(`unknown mode '${mode}': use egresskit k8s render ${RENDER_MODES.join(', egresskit k8s render ')}`);
@@ -105,6 +107,7 @@ export function registerK8sCommands(program: Command, io: K8sCommandIO = {}): vo
           certManager: flags.certManager ? { issuer: flags.issuer === undefined ? undefined : { name: flags.issuer, kind: flags.issuerKind } } : undefined,
           createNamespace: flags.createNamespace,
           workloadNamespace: flags.workloadNamespace,
+          flowsDbSize: flags.flowsDbSize,
         }),
       );
       write(yaml);

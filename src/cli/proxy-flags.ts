@@ -57,6 +57,7 @@ export interface ProxyFlags {
   insecureUpstream?: boolean;
   redact?: string[];
   captureBytes?: number;
+  flowsDb?: string;
 }
 
 function repeat(value: string, previous: string[] | undefined): string[] {
@@ -109,7 +110,8 @@ export function addInspectFlags(cmd: Command): Command {
     .option('--upstream-ca <file>', 'also trust this CA for upstream TLS, on top of the system store; repeatable (inspect.upstreamCa)', repeat)
     .option('--insecure-upstream', 'do not verify upstream certificates (debugging only; logged and marked on flows) (inspect.insecureUpstream)')
     .option('--redact <names>', 'header names stored as [REDACTED] in flows, e.g. authorization,cookie; repeatable (inspect.redact)', collect)
-    .option('--capture-bytes <n>', 'bytes of each body kept in a flow; the rest streams through uncaptured (inspect.bodyCapBytes) [default: 1048576]', byteCount);
+    .option('--capture-bytes <n>', 'bytes of each body kept in a flow; the rest streams through uncaptured (inspect.bodyCapBytes) [default: 1048576]', byteCount)
+    .option('--flows-db <path>', 'keep flows in this SQLite file (created 0600) so they survive a restart (inspect.flowsDb)');
 }
 
 function ruleList(kind: 'allow' | 'deny', patterns: string[] | undefined) {
@@ -141,6 +143,7 @@ export function rawConfigFromFlags(mode: Mode, flags: ProxyFlags): Record<string
           insecureUpstream: flags.insecureUpstream,
           redact: flags.redact,
           bodyCapBytes: flags.captureBytes,
+          flowsDb: flags.flowsDb,
         }
       : undefined;
   const overlay = {

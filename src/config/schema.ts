@@ -70,6 +70,8 @@ export const InspectSchema = z
     maxFlowBytes: z.number().int().min(0).default(256 * 1_048_576),
     /** Minted leaf certificates kept (LRU). */
     leafCacheSize: z.number().int().min(1).default(1000),
+    /** A SQLite file the flows are kept in, so they survive a restart ("~/" is the home directory). */
+    flowsDb: z.string().min(1).optional(),
   })
   .refine((v) => (v.caCert === undefined) === (v.caKey === undefined), {
     message: 'caCert and caKey go together: give both (--ca-cert and --ca-key) or neither',

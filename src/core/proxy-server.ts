@@ -65,7 +65,7 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
   const instance = randomUUID();
   // Inspect is the same pipeline with a capture hook and the intercept hand-off plugged in;
   // loaded on demand so forward and mtls never load it (or the X.509 library behind the CA).
-  const inspect = config.mode === 'inspect' ? await (await import('../inspect/start-inspect.js')).prepareInspect(config) : undefined;
+  const inspect = config.mode === 'inspect' ? await (await import('../inspect/start-inspect.js')).prepareInspect(config, instance) : undefined;
   const listenAt = parseHostPort(config.listen)!;
   const adminAt = config.admin === 'off' ? undefined : parseHostPort(config.admin)!;
   const ports: number[] = [];
@@ -176,6 +176,7 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
     if (listener.listening) listener.close();
     if (adminServer?.listening) adminServer.close();
     inspect?.interceptor.close();
+    await inspect?.close();
     stopWatching?.();
     metrics.detach();
     detachLog?.();
@@ -225,6 +226,8 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
         await new Promise<void>((resolve) => ui.close(() => resolve()));
       }
       await ctx.agent.close().catch(() => undefined);
+      // Last: flows finished (or cut) during the drain are written too.
+      await inspect?.close();
       publishLifecycle({ instance, event: 'closed', detail: { tunnels_cut: cut } });
       metrics.detach();
       detachLog?.();

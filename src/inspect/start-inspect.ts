@@ -3,9 +3,11 @@ import type { Server } from 'node:http';
 import { parseHostPort } from '../config/host-port.js';
 import type { Config, InspectConfig } from '../config/schema.js';
 import type { CaptureHook } from '../core/context.js';
+import { publishLifecycle } from '../core/events.js';
 import { createUiServer } from '../ui/ui-server.js';
 import { expandHome, loadInspectCA } from './ca.js';
 import { flowCaptureHook } from './flow-capture.js';
+import { FlowDb } from './flows/flow-db.js';
 import { FlowStore } from './flows/flow-store.js';
 import { createInterceptor, type Interceptor } from './interceptor.js';
 import { LeafCache } from './leaf-cache.js';
@@ -22,11 +24,13 @@ export interface InspectRuntime {
   detail: Record<string, unknown>;
   /** Loud warnings to log at start (e.g. --insecure-upstream). */
   warnings: string[];
+  /** After the drain: writes what the flows database still has pending and closes it. */
+  close(): Promise<void>;
 }
 
 
 /** Everything inspect mode adds to the pipeline: CA, leaf cache, interceptor, flow store, UI. */
-export async function prepareInspect(config: Config): Promise<InspectRuntime> {
+export async function prepareInspect(config: Config, instance: string): Promise<InspectRuntime> {
   const cfg: InspectConfig = config.inspect!;
   const ca = await loadInspectCA(cfg);
   const store = new FlowStore({ maxFlows: cfg.maxFlows, maxBytes: cfg.maxFlowBytes, redact: cfg.redact });
@@ -57,5 +61,29 @@ export async function prepareInspect(config: Config): Promise<InspectRuntime> {
       'INSECURE: --insecure-upstream is set: upstream TLS certificates are NOT verified, so anyone on the path can impersonate every destination; flows are marked upstreamVerified: false. Use --upstream-ca FILE instead.',
     );
   }
-  return { store, capture, interceptor, ui, detail, warnings };
+  // Opened last, so that no earlier setup error leaves the file open (and locked).
+  const db = cfg.flowsDb === undefined ? undefined : await openFlowDb(expandHome(cfg.flowsDb), store, instance, detail, warnings);
+  return { store, capture, interceptor, ui, detail, warnings, close: async () => db?.close() };
+}
+
+async function openFlowDb(path: string, store: FlowStore, instance: string, detail: Record<string, unknown>, warnings: string[]): Promise<FlowDb> {
+  const db = await FlowDb.open(path, {
+    onWriteError: (err) =>
+      publishLifecycle({
+        instance,
+        event: 'warning',
+        detail: { reason: `cannot write to the flows database ${path} (${err.message}); flows stay in memory and the write is retried every few seconds` },
+      }),
+  });
+  try {
+    const restored = db.attach(store);
+    detail.flows_db = path;
+    detail.flows_db_driver = db.driver;
+    detail.flows_restored = restored.restored;
+    if (restored.unreadable > 0) warnings.push(`the flows database ${path} had ${restored.unreadable} unreadable flows; they were deleted`);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
 }

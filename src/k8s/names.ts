@@ -21,6 +21,10 @@ export const INSPECT_CA_KEY = `${INSPECT_CA_DIR}/ca.key`;
 /** inspect: inspect.caDir, an emptyDir (the root filesystem is read-only); the UI token is written here. */
 export const INSPECT_STATE_DIR = '/var/lib/egresskit';
 
+/** inspect --flows-db-size: the PersistentVolumeClaim's mount, and the flows database on it (inspect.flowsDb). */
+export const INSPECT_FLOWS_DIR = '/var/lib/egresskit-flows';
+export const INSPECT_FLOWS_DB = `${INSPECT_FLOWS_DIR}/flows.db`;
+
 /** What `k8s ca-configmap` names its ConfigMap unless told otherwise. */
 export const DEFAULT_CA_CONFIGMAP = 'egresskit-ca-bundle';
 

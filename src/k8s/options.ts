@@ -23,6 +23,8 @@ export interface RenderOptions {
   createNamespace?: boolean;
   /** Where the example workload NetworkPolicy goes; absent: no namespace, so `kubectl apply -n NS` decides. */
   workloadNamespace?: string;
+  /** inspect only: a PersistentVolumeClaim of this size (e.g. 1Gi) holds the flows database (inspect.flowsDb). */
+  flowsDbSize?: string;
 }
 
 // Kept in step with package.json's version by a unit test.
@@ -83,4 +85,20 @@ export function checkRenderOptions(options: RenderOptions): void {
     throw new K8sError(`--cert-manager only applies to mtls (the ${options.mode} proxy has no certificates): drop --cert-manager, or render mtls`);
   }
   if (options.certManager?.issuer) checkObjectName(options.certManager.issuer.name, '--issuer');
+  if (options.flowsDbSize !== undefined) {
+    if (options.mode !== 'inspect') {
+      throw new K8sError(`--flows-db-size only applies to inspect (the ${options.mode} proxy keeps no flows): drop --flows-db-size, or render inspect`);
+    }
+    checkStorageSize(options.flowsDbSize);
+  }
+}
+
+// A Kubernetes quantity as people write storage sizes: 1Gi, 500Mi, 10G, 1.5Ti.
+const STORAGE_SIZE = /^(?=.*[1-9])\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+
+export function checkStorageSize(value: string): string {
+  if (!STORAGE_SIZE.test(value)) {
+    throw new K8sError(`--flows-db-size '${value}' is not a storage size: use a Kubernetes quantity such as 1Gi or 500Mi`);
+  }
+  return value;
 }

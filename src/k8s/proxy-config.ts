@@ -6,7 +6,7 @@ import { DEFAULT_LISTEN, type Config } from '../config/schema.js';
 import { formatDuration } from './durations.js';
 import { K8sError } from './errors.js';
 import type { RenderMode } from './modes.js';
-import { INSPECT_CA_CERT, INSPECT_CA_DIR, INSPECT_CA_KEY, INSPECT_STATE_DIR, TLS_DIR } from './names.js';
+import { INSPECT_CA_CERT, INSPECT_CA_DIR, INSPECT_CA_KEY, INSPECT_FLOWS_DB, INSPECT_STATE_DIR, TLS_DIR } from './names.js';
 
 export interface ProxyConfig {
   config: Config;
@@ -41,7 +41,7 @@ function podPort(text: string, field: string, source: string, defaultPort: numbe
  * over it (mode, addresses, the mounted TLS directory), validated by the same parseConfig the
  * proxy runs, so a rendered ConfigMap never fails at startup.
  */
-export function buildProxyConfig(mode: RenderMode, raw: unknown = {}, source = 'the config file'): ProxyConfig {
+export function buildProxyConfig(mode: RenderMode, raw: unknown = {}, source = 'the config file', volumes: { flowsDb?: boolean } = {}): ProxyConfig {
   if (raw === null || raw === undefined) raw = {};
   if (!isMapping(raw)) throw new K8sError(`${source}: the config file must be a YAML mapping (key: value)`);
   if (raw.mode !== undefined && raw.mode !== mode) {
@@ -64,11 +64,18 @@ export function buildProxyConfig(mode: RenderMode, raw: unknown = {}, source = '
         `${source}: inspect.${paths.join(', inspect.')} would point at paths the manifests decide: the Pod mounts the CA Secret (ca.crt, ca.key) at ${INSPECT_CA_DIR} and an emptyDir at ${INSPECT_STATE_DIR} for the UI token: remove ${paths.map((p) => `inspect.${p}`).join(', ')}`,
       );
     }
+    if (inspect.flowsDb !== undefined) {
+      throw new K8sError(
+        `${source}: inspect.flowsDb would point at a path that does not exist in the Pod (its root filesystem is read-only): remove inspect.flowsDb and render with --flows-db-size SIZE (e.g. 1Gi), which adds a PersistentVolumeClaim for it`,
+      );
+    }
   }
   const overlay: Record<string, unknown> = {
     mode,
     ...(mode === 'mtls' ? { tls: { dir: TLS_DIR } } : {}),
-    ...(mode === 'inspect' ? { inspect: { caCert: INSPECT_CA_CERT, caKey: INSPECT_CA_KEY, caDir: INSPECT_STATE_DIR } } : {}),
+    ...(mode === 'inspect'
+      ? { inspect: { caCert: INSPECT_CA_CERT, caKey: INSPECT_CA_KEY, caDir: INSPECT_STATE_DIR, ...(volumes.flowsDb ? { flowsDb: INSPECT_FLOWS_DB } : {}) } }
+      : {}),
   };
   let config: Config;
   try {

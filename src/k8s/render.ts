@@ -7,6 +7,7 @@ import { renderContext } from './render/context.js';
 import { renderDeployment } from './render/deployment.js';
 import { renderDisruptionBudget } from './render/disruption-budget.js';
 import { renderNamespace } from './render/namespace.js';
+import { renderFlowsClaim } from './render/persistent-volume-claim.js';
 import { renderProxyNetworkPolicy } from './render/network-policy.js';
 import { renderServiceAccount } from './render/service-account.js';
 import { renderService } from './render/service.js';
@@ -19,6 +20,7 @@ export type ManifestFile =
   | 'service-account.yaml'
   | 'config-map.yaml'
   | 'certificates.yaml'
+  | 'persistent-volume-claim.yaml'
   | 'deployment.yaml'
   | 'service.yaml'
   | 'pod-disruption-budget.yaml'
@@ -37,7 +39,7 @@ export interface RenderedObject {
  */
 export function renderObjects(options: RenderOptions): RenderedObject[] {
   checkRenderOptions(options);
-  const ctx = renderContext(options, buildProxyConfig(options.mode, options.config, options.configSource));
+  const ctx = renderContext(options, buildProxyConfig(options.mode, options.config, options.configSource, { flowsDb: options.flowsDbSize !== undefined }));
   const out: RenderedObject[] = [];
   const add = (file: ManifestFile, ...objects: K8sObject[]) => out.push(...objects.map((object) => ({ file, object })));
 
@@ -45,6 +47,7 @@ export function renderObjects(options: RenderOptions): RenderedObject[] {
   add('service-account.yaml', renderServiceAccount(ctx));
   add('config-map.yaml', renderConfigMap(ctx));
   if (ctx.profile.tlsSecret && options.certManager) add('certificates.yaml', ...renderCertificates(ctx));
+  if (options.flowsDbSize !== undefined) add('persistent-volume-claim.yaml', renderFlowsClaim(ctx, options.flowsDbSize));
   add('deployment.yaml', renderDeployment(ctx));
   add('service.yaml', renderService(ctx));
   // One Pod cannot stay up through a drain; a PDB of minAvailable: 1 would only block the drain.

@@ -93,6 +93,24 @@ export class FlowStore extends EventEmitter {
     return true;
   }
 
+  /**
+   * Puts back flows kept from an earlier run (a flows database), oldest first, into an empty
+   * store. No 'flow' events: they are not new, and whoever kept them already has them. Flows
+   * beyond the bounds are evicted as usual, with 'evict'.
+   */
+  restore(flows: Flow[]): void {
+    if (this.#flows.size > 0) throw new Error('FlowStore.restore() fills an empty store; call it before the first add()');
+    for (const flow of flows) {
+      if (this.#flows.has(flow.id)) continue;
+      // The redact list may have grown since the flow was captured.
+      this.#redactFlow(flow);
+      const bytes = flowBytes(flow);
+      this.#flows.set(flow.id, { flow, bytes });
+      this.#bytes += bytes;
+    }
+    this.#evict();
+  }
+
   get(id: string): Flow | undefined {
     return this.#flows.get(id)?.flow;
   }
@@ -146,7 +164,8 @@ function redactHeaders(headers: HeaderList, names: Set<string>): HeaderList {
   return headers.map(([n, v]) => [n, names.has(n.toLowerCase()) ? REDACTED : v]);
 }
 
-function flowBytes(flow: Flow): number {
+/** Captured bytes a flow counts toward maxBytes: bodies and WebSocket message data. */
+export function flowBytes(flow: Flow): number {
   let bytes = flow.request.body.captured.length + (flow.response?.body.captured.length ?? 0);
   for (const m of flow.websocket?.messages ?? []) bytes += m.data.captured.length;
   return bytes;

@@ -19,6 +19,8 @@ export interface RenderContext {
   readonly tlsSecretName: string;
   /** inspect: the Secret with the interception CA (ca.crt, ca.key), created once by the user. */
   readonly caSecretName: string;
+  /** inspect --flows-db-size: the PersistentVolumeClaim holding the flows database. */
+  readonly flowsClaimName: string;
 }
 
 export function renderContext(options: RenderOptions, proxy: ProxyConfig): RenderContext {
@@ -32,6 +34,7 @@ export function renderContext(options: RenderOptions, proxy: ProxyConfig): Rende
     selector: selectorLabels(options.mode),
     tlsSecretName: `${name}-tls`,
     caSecretName: `${name}-ca`,
+    flowsClaimName: `${name}-flows`,
   };
 }
 

@@ -2,7 +2,7 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
-import { ADMIN_PORT_NAME, CONFIG_FILE, CONFIG_HASH_ANNOTATION, CONFIG_KEY, INSPECT_CA_DIR, INSPECT_STATE_DIR, TLS_DIR } from '../names.js';
+import { ADMIN_PORT_NAME, CONFIG_FILE, CONFIG_HASH_ANNOTATION, CONFIG_KEY, INSPECT_CA_DIR, INSPECT_FLOWS_DIR, INSPECT_STATE_DIR, TLS_DIR } from '../names.js';
 import { clientPorts, objectMeta, uiPorts, type RenderContext } from './context.js';
 import { containerSecurityContext, podSecurityContext } from './security.js';
 
@@ -43,6 +43,11 @@ function volumes(ctx: RenderContext): { volumes: IVolume[]; mounts: IVolumeMount
     volumes.push({ name: 'state', emptyDir: { sizeLimit: '16Mi' } });
     mounts.push({ name: 'state', mountPath: INSPECT_STATE_DIR });
   }
+  if (ctx.options.flowsDbSize !== undefined) {
+    // inspect.flowsDb lives here, so flows survive a restart; fsGroup makes it writable.
+    volumes.push({ name: 'flows', persistentVolumeClaim: { claimName: ctx.flowsClaimName } });
+    mounts.push({ name: 'flows', mountPath: INSPECT_FLOWS_DIR });
+  }
   return { volumes, mounts };
 }
 
@@ -80,7 +85,9 @@ export function renderDeployment(ctx: RenderContext): Deployment {
       ...(ctx.profile.autoscale ? {} : { replicas: ctx.options.replicas }),
       revisionHistoryLimit: 5,
       selector: { matchLabels: { ...ctx.selector } },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      // A ReadWriteOnce claim cannot be mounted by the new Pod while the old one (maybe on another
+      // node) holds it, and the flows database admits one process at a time: replace, not roll.
+      strategy: ctx.options.flowsDbSize === undefined ? { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } } : { type: 'Recreate' },
       template: {
         metadata: {
           labels: { ...ctx.labels },

@@ -111,6 +111,21 @@ describe('FlowStore', () => {
     assert.deepEqual(f.request.headers, [['Authorization', 'Basic x']]);
   });
 
+  test('restore fills an empty store in the given order, silently, redacted and within bounds', () => {
+    const store = new FlowStore({ maxFlows: 2, redact: ['authorization'] });
+    const ev = events(store);
+    const flows = [makeFlow(), makeFlow(), makeFlow({ requestHeaders: [['Authorization', 'Bearer old']] })];
+    store.restore(flows);
+    assert.deepEqual(ev.flow, []);
+    assert.deepEqual(ev.evicted, [flows[0]!.id]);
+    assert.deepEqual(store.list().map((f) => f.id), [flows[2]!.id, flows[1]!.id]);
+    assert.deepEqual(store.get(flows[2]!.id)!.request.headers, [['Authorization', REDACTED]]);
+    const next = makeFlow();
+    store.add(next);
+    assert.deepEqual(store.list().map((f) => f.id), [next.id, flows[2]!.id]);
+    assert.throws(() => store.restore([makeFlow()]), /empty store/);
+  });
+
   describe('list', () => {
     const store = new FlowStore();
     const a = makeFlow({ host: 'api.github.com', method: 'GET', status: 200 });
