@@ -7,7 +7,7 @@ import type { ExchangeCapture } from '../core/context.js';
 import { ProxyError } from '../core/errors.js';
 import { failExchange, headerPairs, relay } from '../core/forward-handler.js';
 import { forwardRequestHeaders } from '../core/headers.js';
-import { exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
+import { captureExchange, exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
 import { relayUpgrade } from './upgrade-relay.js';
 
 export interface H1Server {
@@ -85,17 +85,7 @@ export function createH1Server(config: Config): H1Server {
         path = `${u.pathname}${u.search}`;
       }
       record.url = exchangeUrl(t, path);
-      capture = ctx.capture?.({
-        record,
-        scheme: 'https',
-        host: t.dest.host,
-        port: t.dest.port,
-        target: path,
-        httpVersion: `HTTP/${req.httpVersion}`,
-        headers: headerPairs(req.rawHeaders),
-        intercepted: true,
-        tls: () => ({ ...t.tls }),
-      });
+      capture = captureExchange(t, record, path, `HTTP/${req.httpVersion}`, headerPairs(req.rawHeaders));
       const host = req.headers.host;
       if (host !== undefined && !sameAuthority(host, t.dest)) {
         throw new ProxyError('misdirected', `Host ${JSON.stringify(host.slice(0, 100))} inside a tunnel to ${t.authority}`);

@@ -5,7 +5,7 @@ import { errorBody, ProxyError, proxyStatusHeader, toProxyError } from '../core/
 import { publishRecord } from '../core/events.js';
 import { markFailed, type ProxyRecord } from '../core/record.js';
 import { h2Forward, h2Pairs, h2Trailers } from './h2-headers.js';
-import { exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
+import { captureExchange, exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
@@ -89,23 +89,12 @@ function onStream(
   headers: http2.IncomingHttpHeaders,
   flags: number,
 ): void {
-  const { ctx } = t;
   const method = headers[':method'] ?? 'GET';
   const path = headers[':path'] ?? '/';
   const record = exchangeRecord(t, method);
   record.url = exchangeUrl(t, path);
   const requestEnded = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
-  const capture: ExchangeCapture | undefined = ctx.capture?.({
-    record,
-    scheme: 'https',
-    host: t.dest.host,
-    port: t.dest.port,
-    target: path,
-    httpVersion: 'HTTP/2',
-    headers: h2Pairs(headers),
-    intercepted: true,
-    tls: () => ({ ...t.tls }),
-  });
+  const capture: ExchangeCapture | undefined = captureExchange(t, record, path, 'HTTP/2', h2Pairs(headers));
 
   let done = false;
   let up: http2.ClientHttp2Stream | undefined;

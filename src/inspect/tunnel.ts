@@ -1,5 +1,5 @@
 import type { TLSSocket } from 'node:tls';
-import type { ProxyContext } from '../core/context.js';
+import type { ExchangeCapture, HeaderPairs, ProxyContext } from '../core/context.js';
 import type { Destination } from '../core/destination.js';
 import type { ProxyError } from '../core/errors.js';
 import { newRecord, type ProxyRecord } from '../core/record.js';
@@ -63,4 +63,19 @@ export function noteUpstreamTls(t: Tunnel, socket: TLSSocket): void {
   t.tls.upstreamAlpn = socket.alpnProtocol || undefined;
   t.tls.upstreamProtocol = socket.getProtocol() ?? undefined;
   t.tls.upstreamCipher = socket.getCipher()?.name;
+}
+
+/** Starts the capture (inspect's flow) of one exchange inside the tunnel, if anything captures. */
+export function captureExchange(t: Tunnel, record: ProxyRecord, path: string, httpVersion: string, headers: HeaderPairs): ExchangeCapture | undefined {
+  return t.ctx.capture?.({
+    record,
+    scheme: 'https',
+    host: t.dest.host,
+    port: t.dest.port,
+    target: path,
+    httpVersion,
+    headers,
+    intercepted: true,
+    tls: () => ({ ...t.tls }),
+  });
 }

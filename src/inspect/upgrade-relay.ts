@@ -6,7 +6,7 @@ import { publishRecord } from '../core/events.js';
 import { headerPairs } from '../core/forward-handler.js';
 import { forwardRequestHeaders, KEEP_FOR_UPGRADE } from '../core/headers.js';
 import { failUpgrade, upgradeExchange } from '../core/upgrade-exchange.js';
-import { exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
+import { captureExchange, exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
 
 /**
  * An Upgrade (WebSocket) inside an intercepted HTTP/1.1 tunnel: the request goes to the
@@ -20,17 +20,7 @@ export function relayUpgrade(t: Tunnel, req: IncomingMessage, client: Duplex, he
   record.kind = 'upgrade';
   record.url = exchangeUrl(t, path);
   client.on('error', (err: NodeJS.ErrnoException) => (record.error ??= err.code ?? 'client_error'));
-  const capture: ExchangeCapture | undefined = ctx.capture?.({
-    record,
-    scheme: 'https',
-    host: t.dest.host,
-    port: t.dest.port,
-    target: path,
-    httpVersion: `HTTP/${req.httpVersion}`,
-    headers: headerPairs(req.rawHeaders),
-    intercepted: true,
-    tls: () => ({ ...t.tls }),
-  });
+  const capture: ExchangeCapture | undefined = captureExchange(t, record, path, `HTTP/${req.httpVersion}`, headerPairs(req.rawHeaders));
   if (!capture) return void client.destroy();
   capture.requestEnd();
   const fail = (err: unknown) => failUpgrade(ctx, client, record, err, capture);

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { Upstream } from './upstream.js';
+import { bodyDigest, streamBytes, type Upstream } from './upstream.js';
 
 /**
  * An HTTPS destination that speaks HTTP/2 (and HTTP/1.1 for clients that ask for it), with
@@ -90,28 +89,8 @@ function handle(req: Http2ServerRequest, res: Http2ServerResponse): void {
     res.end('after hints');
     return;
   }
-  if (url.pathname === '/bytes') {
-    let left = Number(url.searchParams.get('n') ?? 0);
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(left) });
-    const chunk = Buffer.alloc(65536, 'x');
-    const pump = () => {
-      while (left > 0) {
-        const n = Math.min(left, chunk.length);
-        left -= n;
-        if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once('drain', pump);
-      }
-      res.end();
-    };
-    pump();
-    return;
-  }
-  const hash = createHash('sha256');
-  let length = 0;
-  req.on('data', (d: Buffer) => {
-    length += d.length;
-    hash.update(d);
-  });
-  req.on('end', () => {
+  if (url.pathname === '/bytes') return streamBytes(res, Number(url.searchParams.get('n') ?? 0));
+  bodyDigest(req, (length, sha256) => {
     res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'h2-test' });
     res.end(
       JSON.stringify({
@@ -120,7 +99,7 @@ function handle(req: Http2ServerRequest, res: Http2ServerResponse): void {
         httpVersion: req.httpVersion,
         headers: req.headers,
         bodyLength: length,
-        bodySha256: hash.digest('hex'),
+        bodySha256: sha256,
         trailers: req.trailers,
       }),
     );

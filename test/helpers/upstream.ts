@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
+import type { Readable } from 'node:stream';
 import { createServer as createNet, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 
 export interface Upstream {
@@ -44,39 +45,53 @@ function handler(req: IncomingMessage, res: ServerResponse): void {
     setTimeout(() => res.socket?.destroy(), 50);
     return;
   }
-  if (url.pathname === '/bytes') {
-    let left = Number(url.searchParams.get('n') ?? 0);
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(left) });
-    const chunk = Buffer.alloc(65536, 'x');
-    const pump = () => {
-      while (left > 0) {
-        const n = Math.min(left, chunk.length);
-        left -= n;
-        if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once('drain', pump);
-      }
-      res.end();
-    };
-    pump();
-    return;
-  }
-  const hash = createHash('sha256');
-  let length = 0;
-  req.on('data', (d: Buffer) => {
-    length += d.length;
-    hash.update(d);
-  });
-  req.on('end', () => {
+  if (url.pathname === '/bytes') return streamBytes(res, Number(url.searchParams.get('n') ?? 0));
+  bodyDigest(req, (length, sha256) => {
     const body = JSON.stringify({
       method: req.method,
       path: req.url,
       headers: req.headers,
       rawHeaders: req.rawHeaders,
       bodyLength: length,
-      bodySha256: hash.digest('hex'),
+      bodySha256: sha256,
     });
     res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'egresskit-test', connection: 'x-drop-me', 'x-drop-me': '1' });
     res.end(body);
   });
+}
+
+/** Reads a request body to its end, keeping only its length and SHA-256. */
+export function bodyDigest(req: Readable, done: (length: number, sha256: string) => void): void {
+  const hash = createHash('sha256');
+  let length = 0;
+  req.on('data', (d: Buffer) => {
+    length += d.length;
+    hash.update(d);
+  });
+  req.on('end', () => done(length, hash.digest('hex')));
+}
+
+interface ByteSink {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  write(chunk: Buffer): boolean;
+  end(): unknown;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+/** N bytes of 'x' in 64 KiB chunks, with backpressure (HTTP/1.1 and HTTP/2 responses alike). */
+export function streamBytes(res: ByteSink, n: number): void {
+  let left = n;
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(left) });
+  const chunk = Buffer.alloc(65536, 'x');
+  const pump = () => {
+    while (left > 0) {
+      const size = Math.min(left, chunk.length);
+      left -= size;
+      if (!res.write(size === chunk.length ? chunk : chunk.subarray(0, size))) return void res.once('drain', pump);
+    }
+    res.end();
+  };
+  pump();
 }
 
 function onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
