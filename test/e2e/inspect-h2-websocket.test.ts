@@ -13,6 +13,7 @@ import { startH2Upstream, startPlainWebSocketUpstream } from '../helpers/h2-upst
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { FIXTURES } from '../helpers/paths.js';
 import { openSocket, readUntil } from '../helpers/raw.js';
+import { harErrors } from '../unit/inspect/flows/har-validate.js';
 import { startHttpsUpstream, type Upstream } from '../helpers/upstream.js';
 
 interface FlowJson {
@@ -282,6 +283,15 @@ describe('inspect: HTTP/2 and WebSocket through interception', () => {
         ['receive', 'plain hello'],
       ],
     );
+  });
+
+  it('the HAR of this run (HTTP/2, trailers, WebSockets, a refused upgrade) passes the HAR 1.2 schema', async () => {
+    const har = (await (await fetch(`${ui}/api/flows.har`)).json()) as { log: { entries: Array<{ request: { url: string; httpVersion: string }; _resourceType?: string; _webSocketMessages?: unknown[] }> } };
+    assert.deepEqual(harErrors(har), []);
+    const entries = har.log.entries;
+    assert.ok(entries.some((e) => e.request.url.endsWith('/echo?upload') && /2/.test(e.request.httpVersion)));
+    const ws = entries.find((e) => e._resourceType === 'websocket' && e.request.url.includes(`${h2.port}/ws-echo`));
+    assert.ok(ws && (ws._webSocketMessages?.length ?? 0) >= 6);
   });
 
   it('--http1 holds a host to HTTP/1.1 on both sides even when both could speak h2', async () => {
