@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import { finished, type Duplex, type Writable } from 'node:stream';
 import * as ws from 'ws';
 import type { ExchangeCapture } from '../core/context.js';
 
@@ -7,15 +7,15 @@ const MAX_CAPTURED_MESSAGE = 16 * 1024 * 1024;
 /** Parser input waiting on inflate beyond this means capture gives up rather than buffer more. */
 const MAX_PENDING = 8 * 1024 * 1024;
 
-/** The slice of ws's Receiver used here (the package's typings do not declare it). */
+/** The slice of ws's Receiver (a Writable) used here; the package's typings do not declare it. */
 interface FrameReceiver {
   write(chunk: Buffer): boolean;
+  end(): void;
   writableLength: number;
   on(event: 'message', cb: (data: Buffer, isBinary: boolean) => void): this;
   on(event: 'conclude', cb: (code: number, reason: Buffer) => void): this;
   on(event: 'ping' | 'pong', cb: (data: Buffer) => void): this;
   on(event: 'error', cb: (err: Error) => void): this;
-  destroy(): void;
 }
 type ReceiverCtor = new (options: Record<string, unknown>) => FrameReceiver;
 interface Deflate {
@@ -43,11 +43,13 @@ export function captureWebSocket(
   let stopped = false;
   const receivers: FrameReceiver[] = [];
   const extensions: Deflate[] = [];
+  // Parsers are ended, never destroyed: an inflate still running must finish before its zlib
+  // stream is released (ws reads it in the flush callback; releasing it first would throw).
   const stop = (why: string) => {
     if (stopped) return;
     stopped = true;
     capture.webSocketNote?.({ captureError: why });
-    for (const r of receivers) r.destroy();
+    for (const r of receivers) r.end();
   };
   const parser = (direction: 'send' | 'receive'): FrameReceiver => {
     // Frames from the client are masked (RFC 6455 section 5.3): that parser plays the server.
@@ -83,8 +85,14 @@ export function captureWebSocket(
   };
   tee(client, parser('send'), clientHead, true);
   tee(upstream, parser('receive'), upstreamHead, false);
-  const cleanup = () => {
-    for (const e of extensions) e.cleanup();
-  };
-  client.once('close', cleanup);
+  let running = receivers.length;
+  for (const r of receivers) {
+    finished(r as unknown as Writable, () => {
+      if (--running === 0) for (const e of extensions) e.cleanup();
+    });
+  }
+  client.once('close', () => {
+    stopped = true;
+    for (const r of receivers) r.end();
+  });
 }

@@ -44,6 +44,11 @@ export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}, pref
     }
   });
   const exited = once(child, 'exit');
+  let stopping = false;
+  // A proxy that dies in the middle of a test leaves only ECONNREFUSED behind: say why it died.
+  child.once('exit', (code, signal) => {
+    if (!stopping && (code !== 0 || signal !== null)) process.stderr.write(`egresskit ${args[0] ?? ''} exited unexpectedly (${String(code ?? signal)}):\n${stderr}\n`);
+  });
   const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> => {
     const seen = logs.find(pred);
     if (seen) return Promise.resolve(seen);
@@ -73,6 +78,7 @@ export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}, pref
     stderr: () => stderr,
     waitForLog,
     async stop(signal = 'SIGTERM') {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const [code, sig] = (await exited) as [number | null, NodeJS.Signals | null];
       return { code, signal: sig };
