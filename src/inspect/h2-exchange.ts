@@ -77,6 +77,9 @@ export function serveH2(t: Tunnel, secure: TLSSocket, first: TLSSocket | undefin
   });
   session.on('error', () => undefined);
   session.setTimeout(limits.idleMs, () => session.close());
+  // The listener keeps half-open connections for tunnels, but an HTTP/2 connection has no
+  // half-close: a client that ended (curl exits without a GOAWAY) is gone.
+  secure.once('end', () => session.destroy());
   session.on('stream', (stream, headers, flags) => onStream(t, upstream, stream, headers, flags));
   session.once('close', () => upstream.close());
   return session;

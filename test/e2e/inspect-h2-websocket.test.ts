@@ -137,6 +137,9 @@ describe('inspect: HTTP/2 and WebSocket through interception', () => {
     assert.equal(f.tls?.upstreamAlpn, 'h2');
     const line = await proxy.waitForLog((l) => l.event === 'http' && String(l.url).endsWith('/echo') && l.status === 200);
     assert.equal(line.method, 'POST');
+    // curl exits without a GOAWAY: the tunnel must still end, with its record.
+    const tunnel = await proxy.waitForLog((l) => l.event === 'connect' && l.target === `localhost:${h2.port}`, 5000);
+    assert.equal(tunnel.error, null);
   });
 
   it('node:http2: 50 concurrent streams, a 4 MiB upload with trailers, response trailers and 103 Early Hints on one tunnel', async () => {
