@@ -5,6 +5,7 @@ import * as http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { WebSocket } from 'ws';
 import { startCli, type CliProxy } from '../helpers/cli.js';
@@ -198,6 +199,76 @@ describe('inspect: HTTP/2 and WebSocket through interception', () => {
     assert.equal(go.code, 0, go.stderr);
     assert.match(go.stdout, /^HTTP\/2\.0 200\n/);
     assert.equal((JSON.parse(go.stdout.split('\n')[1]!) as { httpVersion: string }).httpVersion, '2.0');
+  });
+
+  it('HTTP/1.1 inside interception: chunked upload with Expect: 100-continue, response trailers, keep-alive', async () => {
+    const socket = await tunnelTls(proxyPort, h2.port, ca, ['http/1.1']);
+    assert.equal(socket.alpnProtocol, 'http/1.1');
+    let connections = 0;
+    // Every request of this agent goes over the one intercepted tunnel, kept alive between them.
+    const agent = new (class extends HttpsAgent {
+      override createConnection() {
+        connections++;
+        return socket;
+      }
+    })({ keepAlive: true, maxSockets: 1 });
+    const once = (path: string, body?: Buffer) =>
+      new Promise<{ status: number; body: string; trailers: NodeJS.Dict<string>; continued: boolean }>((resolve, reject) => {
+        let continued = false;
+        const req = httpsRequest(`${h2.origin}${path}`, {
+          method: body ? 'POST' : 'GET',
+          agent,
+          headers: body ? { expect: '100-continue', 'transfer-encoding': 'chunked', te: 'trailers' } : { te: 'trailers' },
+        });
+        req.on('continue', () => {
+          continued = true;
+          req.write(body!.subarray(0, 1000));
+          req.end(body!.subarray(1000));
+        });
+        req.on('response', (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, trailers: res.trailers, continued }));
+        });
+        req.on('error', reject);
+        if (!body) req.end();
+      });
+    const upload = Buffer.alloc(300_000, 'c');
+    const up = await once('/echo?h1-upload', upload);
+    assert.equal(up.continued, true);
+    const echo = JSON.parse(up.body) as { httpVersion: string; bodyLength: number; bodySha256: string };
+    assert.equal(echo.httpVersion, '1.1', 'the destination is offered what the client offered: HTTP/1.1 end to end');
+    assert.equal(echo.bodyLength, 300_000);
+    const tr = await once('/trailers');
+    assert.equal(tr.body, 'part one, part two');
+    assert.equal(tr.trailers['x-checksum'], 'abc123');
+    assert.equal(connections, 1);
+    agent.destroy();
+  });
+
+  it('HTTP/2: a client that resets a stream mid-download cancels it upstream; the flow says client_gone; the session goes on', async () => {
+    const socket = await tunnelTls(proxyPort, h2.port, ca, ['h2']);
+    const session = http2.connect(h2.origin, { createConnection: () => socket });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const req = session.request({ ':path': '/bytes?n=500000000' });
+        let got = 0;
+        req.on('data', (c: Buffer) => {
+          got += c.length;
+          if (got > 1_000_000) req.close(http2.constants.NGHTTP2_CANCEL);
+        });
+        req.on('close', () => resolve());
+        req.on('error', reject);
+      });
+      const after = await h2Request(session, { ':path': '/echo?after-reset' });
+      assert.equal(after.headers[':status'], 200);
+    } finally {
+      session.close();
+    }
+    const f = await flowFor(`${h2.origin}/bytes?n=500000000`, (x) => x.state === 'error');
+    assert.equal((f as unknown as { error: { code: string } }).error.code, 'client_gone');
+    assert.ok(f.response!.body.size < 100_000_000, `only what was sent before the reset passed: ${f.response!.body.size}`);
   });
 
   it('the client is offered what the destination chose: an HTTP/1.1-only destination gives curl --http2 HTTP/1.1', async () => {
