@@ -7,7 +7,7 @@ import { markFailed, type ProxyRecord } from '../core/record.js';
 import { h2Forward, h2Pairs, h2Trailers } from './h2-headers.js';
 import { captureExchange, exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
 
-const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 export interface H2Limits {
   maxHeaderBytes: number;
@@ -141,10 +141,17 @@ function onStream(
   }
   if (requestEnded) capture?.requestEnd();
 
-  upstream().then((session) => {
-    if (done) return;
-    relayStream(t, session, stream, headers, requestEnded, record, capture, fail, finish, (s) => (up = s));
-  }, fail);
+  const start = (retry: boolean) =>
+    upstream()
+      .then((session) => {
+        if (done) return;
+        // A stream refused by a session the destination is closing was not processed (RFC 9113
+        // section 8.7): a request without a body is sent once more, over a new session.
+        const onRefused = retry && requestEnded ? () => start(false) : undefined;
+        relayStream(t, session, stream, headers, requestEnded, record, capture, fail, finish, (s) => (up = s), onRefused);
+      })
+      .catch(fail);
+  void start(true);
 }
 
 function relayStream(
@@ -158,13 +165,17 @@ function relayStream(
   fail: (err: unknown) => void,
   finish: () => boolean,
   setUp: (s: http2.ClientHttp2Stream) => void,
+  onRefused: (() => void) | undefined,
 ): void {
   const out = h2Forward(headers, { via: true });
   out[':authority'] = t.authority;
   const up = session.request(out, { endStream: requestEnded, waitForTrailers: !requestEnded });
   setUp(up);
   up.setTimeout(t.ctx.config.timeouts.idle, () => fail(new ProxyError('upstream_timeout', `no data from ${t.authority} for ${t.ctx.config.timeouts.idle} ms`)));
-  up.on('error', fail);
+  up.on('error', (err) => {
+    if (onRefused && up.rstCode === NGHTTP2_REFUSED_STREAM && record.status === undefined) onRefused();
+    else fail(err);
+  });
 
   if (!requestEnded) {
     let requestTrailers: http2.IncomingHttpHeaders | undefined;

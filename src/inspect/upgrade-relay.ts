@@ -29,16 +29,18 @@ export function relayUpgrade(t: Tunnel, req: IncomingMessage, client: Duplex, he
   if (req.headers.host !== undefined && !sameAuthority(req.headers.host, t.dest)) {
     return fail(new ProxyError('misdirected', `Host ${JSON.stringify(req.headers.host.slice(0, 100))} inside a tunnel to ${t.authority}`));
   }
-  t.connectUpstream(['http/1.1']).then((tls) => {
-    noteUpstreamTls(t, tls);
-    if (client.destroyed) {
-      tls.destroy();
-      record.error ??= 'client_gone';
-      capture.fail(record.error, 'the client left before the upstream answered');
-      publishRecord(record);
-      return;
-    }
-    const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, t.authority, KEEP_FOR_UPGRADE);
-    upgradeExchange(ctx, client, head, tls, { path, headers, record, capture, where: t.authority });
-  }, fail);
+  t.connectUpstream(['http/1.1'])
+    .then((tls) => {
+      noteUpstreamTls(t, tls);
+      if (client.destroyed) {
+        tls.destroy();
+        record.error ??= 'client_gone';
+        capture.fail(record.error, 'the client left before the upstream answered');
+        publishRecord(record);
+        return;
+      }
+      const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, t.authority, KEEP_FOR_UPGRADE);
+      upgradeExchange(ctx, client, head, tls, { path, headers, record, capture, where: t.authority });
+    })
+    .catch(fail);
 }

@@ -271,6 +271,21 @@ describe('inspect: HTTP/2 and WebSocket through interception', () => {
     assert.ok(f.response!.body.size < 100_000_000, `only what was sent before the reset passed: ${f.response!.body.size}`);
   });
 
+  it('HTTP/2: after the destination sends GOAWAY, the next stream goes over a new upstream session', async () => {
+    const before = h2.sessions();
+    const socket = await tunnelTls(proxyPort, h2.port, ca, ['h2']);
+    const session = http2.connect(h2.origin, { createConnection: () => socket });
+    try {
+      assert.equal((await h2Request(session, { ':path': '/goaway' })).body.toString(), 'bye');
+      // At once: the GOAWAY may still be on its way; a refused stream is sent again.
+      const next = await Promise.all([1, 2, 3].map((i) => h2Request(session, { ':path': `/echo?after-goaway=${i}` })));
+      assert.deepEqual(next.map((r) => r.headers[':status']), [200, 200, 200]);
+    } finally {
+      session.close();
+    }
+    assert.equal(h2.sessions() - before, 2);
+  });
+
   it('the client is offered what the destination chose: an HTTP/1.1-only destination gives curl --http2 HTTP/1.1', async () => {
     const r = await curl(['-s', '-o', '/dev/null', '--http2', '--cacert', join(caDir, 'ca.crt'), '-x', proxy.url, '-w', '%{http_version}', `${h1only.origin}/echo`]);
     assert.equal(r.stdout, '1.1');

@@ -12,6 +12,7 @@ import { bodyDigest, streamBytes, type Upstream } from './upstream.js';
  *   /trailers      a body, then the trailer x-checksum: abc123
  *   /bytes?n=N     N bytes
  *   /early-hints   103 Early Hints, then 200
+ *   /goaway        answers, then ends its HTTP/2 session with a GOAWAY
  *   /ws-echo       WebSocket (permessage-deflate offered): echoes every message; "close-me" closes with 4001
  *   /ws-deny       refuses the Upgrade with 403 and a body
  */
@@ -81,6 +82,12 @@ function handle(req: Http2ServerRequest, res: Http2ServerResponse): void {
     res.write('part one, ');
     res.addTrailers({ 'x-checksum': 'abc123' });
     res.end('part two');
+    return;
+  }
+  if (url.pathname === '/goaway') {
+    res.end('bye');
+    // HTTP/2 only: a graceful GOAWAY after this response, as servers do when they restart.
+    if ('stream' in req) req.stream.session?.close();
     return;
   }
   if (url.pathname === '/early-hints') {
