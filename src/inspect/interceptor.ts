@@ -1,7 +1,7 @@
 import { isIP, type Socket } from 'node:net';
 import type { ServerHttp2Session } from 'node:http2';
 import { Duplex } from 'node:stream';
-import { TLSSocket, type SecureContext } from 'node:tls';
+import { TLSSocket, type SecureContext, type TLSSocketOptions } from 'node:tls';
 import type { Config } from '../config/schema.js';
 import type { CaptureHook, HandOff, InterceptHandOff, ProxyContext } from '../core/context.js';
 import { formatHostPort, type Destination } from '../core/destination.js';
@@ -40,7 +40,10 @@ function withHead(socket: Duplex, head: Buffer): Duplex {
 }
 
 
-/** What interception speaks, in the order it prefers nothing: the client's order decides. */
+/** Measured with a 1 GB download here: 16 KiB (Node's default) ~300 MB/s, 64 KiB ~370, 256 KiB ~460, 1 MiB ~440. */
+const CLIENT_WRITE_BUFFER = 256 * 1024;
+
+/** The protocols interception speaks; the order of the client's offer decides between them. */
 const SPOKEN = new Set(['h2', 'http/1.1']);
 
 /**
@@ -124,8 +127,12 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
     }
     const protocol = upstreamTls ? upstreamTls.alpnProtocol || 'http/1.1' : offer[0]!;
     let sniRefused: string | undefined;
-    const secure = new TLSSocket((h.head.length ? withHead(client, h.head) : client) as Socket, {
+    const options: TLSSocketOptions & { highWaterMark: number } = {
       isServer: true,
+      // A 16 KiB write buffer (the default) makes the relay stop and wait for 'drain' after
+      // every TLS record of a download; more in flight keeps both sides busy. (Node reads this
+      // option for TLS sockets too; its typings only name it for net.Socket.)
+      highWaterMark: CLIENT_WRITE_BUFFER,
       secureContext: context,
       ALPNProtocols: [protocol],
       SNICallback: (servername, cb) => {
@@ -135,7 +142,8 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
           cb(new Error(`TLS server name ${servername} differs from the CONNECT host ${dest.host}`), undefined);
         } else cb(null, context);
       },
-    });
+    };
+    const secure = new TLSSocket((h.head.length ? withHead(client, h.head) : client) as Socket, options);
     let h2: ServerHttp2Session | undefined;
     let closeUpstream: () => void = () => upstreamTls?.destroy();
     const entry = {
