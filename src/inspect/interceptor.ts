@@ -40,9 +40,6 @@ function withHead(socket: Duplex, head: Buffer): Duplex {
 }
 
 
-/** Measured with a 1 GB download here: 16 KiB (Node's default) ~300 MB/s, 64 KiB ~370, 256 KiB ~460, 1 MiB ~440. */
-const CLIENT_WRITE_BUFFER = 256 * 1024;
-
 /** The protocols interception speaks; the order of the client's offer decides between them. */
 const SPOKEN = new Set(['h2', 'http/1.1']);
 
@@ -127,12 +124,8 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
     }
     const protocol = upstreamTls ? upstreamTls.alpnProtocol || 'http/1.1' : offer[0]!;
     let sniRefused: string | undefined;
-    const options: TLSSocketOptions & { highWaterMark: number } = {
+    const options: TLSSocketOptions = {
       isServer: true,
-      // A 16 KiB write buffer (the default) makes the relay stop and wait for 'drain' after
-      // every TLS record of a download; more in flight keeps both sides busy. (Node reads this
-      // option for TLS sockets too; its typings only name it for net.Socket.)
-      highWaterMark: CLIENT_WRITE_BUFFER,
       secureContext: context,
       ALPNProtocols: [protocol],
       SNICallback: (servername, cb) => {
