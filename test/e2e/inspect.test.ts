@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -285,11 +285,20 @@ describe('inspect: TLS interception with flows, UI and HAR', () => {
     }
   });
 
-  it('config errors exit 2: --ca-cert without --ca-key, a bad --passthrough pattern', async () => {
-    for (const extra of [['--ca-cert', join(caDir, 'ca.crt')], ['--passthrough', 'a*b.example']]) {
+  it('config errors exit 2: --ca-cert without --ca-key, a bad --passthrough or --http1 pattern, a rule alpn that does not exist', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'egk-inspect-cfg-'));
+    const config = join(dir, 'config.yaml');
+    await writeFile(config, 'mode: inspect\npolicy:\n  rules:\n    - {action: allow, hosts: ["api.example.com"], alpn: h3}\n');
+    const cases: Array<[string[], RegExp]> = [
+      [['--ca-cert', join(caDir, 'ca.crt')], /--ca-key/],
+      [['--passthrough', 'a*b.example'], /inspect\.passthrough.*wildcard/s],
+      [['--http1', 'a*b.example'], /inspect\.http1.*wildcard/s],
+      [['--config', config], /policy\.rules\[0\]\.alpn: .*"auto"\|"http1"/],
+    ];
+    for (const [extra, message] of cases) {
       const bad = await runCli(['inspect', '--listen', '127.0.0.1:0', '--admin', 'off', '--ui', 'off', '--ca-dir', caDir, ...extra]);
       assert.equal(bad.code, 2, bad.stderr);
-      assert.match(bad.stderr, /--ca-key|wildcard/);
+      assert.match(bad.stderr, message);
     }
   });
 });
