@@ -162,6 +162,20 @@ describe('decide: single steps', () => {
     assert.equal(ip.address, '93.184.216.34');
   });
 
+  test('rule decisions carry alpn (HTTP/1.1 forced for interception), and only when set', () => {
+    const policy = compilePolicy(
+      specOf({
+        rules: [
+          { id: 'legacy', action: 'allow', hosts: ['old.example'], alpn: 'http1' },
+          { id: 'rest', action: 'allow', hosts: ['*.example'] },
+        ],
+      }),
+    );
+    assert.equal(decideHost(policy, anon('old.example:443'))?.alpn, 'http1');
+    const rest = decideHost(policy, anon('new.example:443'));
+    assert.ok(rest && !('alpn' in rest));
+  });
+
   test('defaultDecision without an address is a host-phase decision', () => {
     const policy = compilePolicy(specOf({ rules: [{ action: 'allow', hosts: ['a.example'] }] }));
     const d = defaultDecision(policy, anon('b.example:443'));
