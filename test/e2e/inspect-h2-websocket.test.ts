@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import * as http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -383,19 +383,23 @@ describe('inspect: HTTP/2 and WebSocket through interception', () => {
     assert.ok(ws && (ws._webSocketMessages?.length ?? 0) >= 6);
   });
 
-  it('--http1 holds a host to HTTP/1.1 on both sides even when both could speak h2', async () => {
+  it('--http1, or a rule with alpn: http1, holds a host to HTTP/1.1 on both sides even when both could speak h2', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'egk-h1-ca-'));
-    const p = await startCli([
-      'inspect', '--listen', '127.0.0.1:0', '--admin', 'off', '--ui', 'off', '--ca-dir', dir,
-      '--upstream-ca', pki.caFile, '--allow-private', '--connect-ports', String(h2.port), '--http1', 'localhost',
-    ]);
-    try {
-      const r = await curl(['-s', '--http2', '--cacert', join(dir, 'ca.crt'), '-x', p.url, '-w', '\n%{http_version}', `${h2.origin}/echo`]);
-      const [json, version] = r.stdout.split('\n');
-      assert.equal(version, '1.1');
-      assert.equal((JSON.parse(json!) as { httpVersion: string }).httpVersion, '1.1');
-    } finally {
-      await p.stop();
+    const config = join(dir, 'config.yaml');
+    await writeFile(config, 'policy:\n  rules:\n    - {id: legacy-api, action: allow, hosts: [localhost], alpn: http1}\n');
+    for (const extra of [['--http1', 'localhost'], ['--config', config]]) {
+      const p = await startCli([
+        'inspect', '--listen', '127.0.0.1:0', '--admin', 'off', '--ui', 'off', '--ca-dir', dir,
+        '--upstream-ca', pki.caFile, '--allow-private', '--connect-ports', String(h2.port), ...extra,
+      ]);
+      try {
+        const r = await curl(['-s', '--http2', '--cacert', join(dir, 'ca.crt'), '-x', p.url, '-w', '\n%{http_version}', `${h2.origin}/echo`]);
+        const [json, version] = r.stdout.split('\n');
+        assert.equal(version, '1.1', extra.join(' '));
+        assert.equal((JSON.parse(json!) as { httpVersion: string }).httpVersion, '1.1');
+      } finally {
+        await p.stop();
+      }
     }
   });
 });
