@@ -81,13 +81,13 @@ export function createH1Server(config: Config): H1Server {
       let path = target;
       if (!target.startsWith('/') && target !== '*') {
         const u = URL.canParse(target) ? new URL(target) : undefined;
-        if (!u || !sameAuthority(u.host, t.dest)) throw new ProxyError('misdirected', `request target ${target.slice(0, 100)} inside a tunnel to ${t.authority}`);
+        if (!u || !sameAuthority(u.host, t)) throw new ProxyError('misdirected', `request target ${target.slice(0, 100)} inside a tunnel to ${t.authority}`);
         path = `${u.pathname}${u.search}`;
       }
       record.url = exchangeUrl(t, path);
       capture = captureExchange(t, record, path, `HTTP/${req.httpVersion}`, headerPairs(req.rawHeaders));
       const host = req.headers.host;
-      if (host !== undefined && !sameAuthority(host, t.dest)) {
+      if (host !== undefined && !sameAuthority(host, t)) {
         throw new ProxyError('misdirected', `Host ${JSON.stringify(host.slice(0, 100))} inside a tunnel to ${t.authority}`);
       }
       const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, t.authority);

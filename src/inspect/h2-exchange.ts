@@ -152,7 +152,7 @@ function onStream(
   if (t.upstreamError) return fail(t.upstreamError);
   if (method === 'CONNECT') return fail(new ProxyError('bad_request', 'CONNECT inside an intercepted HTTP/2 tunnel is not supported'));
   const authority = headers[':authority'] ?? headers.host;
-  if (authority !== undefined && !sameAuthority(authority, t.dest)) {
+  if (authority !== undefined && !sameAuthority(authority, t)) {
     return fail(new ProxyError('misdirected', `:authority ${JSON.stringify(authority.slice(0, 100))} inside a tunnel to ${t.authority}`));
   }
   if (requestEnded) capture?.requestEnd();

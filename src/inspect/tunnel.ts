@@ -35,7 +35,10 @@ export function normaliseHost(host: string): string {
 }
 
 /** Whether an authority (a Host header, :authority, or the host of an absolute URL) names the tunnel's destination. */
-export function sameAuthority(authority: string, dest: Destination): boolean {
+export function sameAuthority(authority: string, t: Pick<Tunnel, 'dest' | 'authority'>): boolean {
+  // Nearly every request names it exactly as the tunnel does: no URL parse then.
+  if (authority === t.authority) return true;
+  const { dest } = t;
   const u = URL.canParse(`https://${authority}/`) ? new URL(`https://${authority}/`) : undefined;
   if (!u || u.username || u.password || u.pathname !== '/') return false;
   return normaliseHost(u.hostname) === dest.host && (u.port === '' ? 443 : Number(u.port)) === dest.port;

@@ -26,7 +26,7 @@ export function relayUpgrade(t: Tunnel, req: IncomingMessage, client: Duplex, he
   const fail = (err: unknown) => failUpgrade(ctx, client, record, err, capture);
   if (t.upstreamError) return fail(t.upstreamError);
   if (!path.startsWith('/')) return fail(new ProxyError('misdirected', `request target ${path.slice(0, 100)} in an Upgrade inside a tunnel to ${t.authority}`));
-  if (req.headers.host !== undefined && !sameAuthority(req.headers.host, t.dest)) {
+  if (req.headers.host !== undefined && !sameAuthority(req.headers.host, t)) {
     return fail(new ProxyError('misdirected', `Host ${JSON.stringify(req.headers.host.slice(0, 100))} inside a tunnel to ${t.authority}`));
   }
   t.connectUpstream(['http/1.1'])
