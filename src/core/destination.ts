@@ -38,14 +38,19 @@ function parsePort(raw: string, original: string): number {
   return port;
 }
 
-/** CONNECT's authority-form: host:port, port required (RFC 9110 section 9.3.6). */
-export function parseAuthority(authority: string): Destination {
+/**
+ * CONNECT's authority-form: host:port, port required (RFC 9110 section 9.3.6). With a default
+ * port, a Host field or :authority value, whose port may be left out (RFC 9110 section 7.2).
+ */
+export function parseAuthority(authority: string, defaultPort?: number): Destination {
   if (!authority || /[\s/?#@\\]/.test(authority)) {
     throw new ProxyError('bad_target', `"${authority}" is not host:port`);
   }
-  const m = /^(\[[^\]]*\]|[^:]+):([^:]*)$/.exec(authority);
-  if (!m) throw new ProxyError('bad_target', `"${authority}" is not host:port (the port is required)`);
-  const port = parsePort(m[2] ?? '', authority);
+  const m = /^(\[[^\]]*\]|[^:]+)(?::([^:]*))?$/.exec(authority);
+  if (!m || (m[2] === undefined && defaultPort === undefined)) {
+    throw new ProxyError('bad_target', `"${authority}" is not host:port (the port is required)`);
+  }
+  const port = defaultPort !== undefined && !m[2] ? defaultPort : parsePort(m[2] ?? '', authority);
   let url: URL;
   try {
     url = new URL(`http://${m[1]}/`);

@@ -14,7 +14,7 @@ import { peekClientHello, TLS_HANDSHAKE, type ClientHelloInfo } from './client-h
 import { createH1Server } from './h1-server.js';
 import { serveH2 } from './h2-exchange.js';
 import type { LeafCache } from './leaf-cache.js';
-import { normaliseHost, type Tunnel, type TunnelTls } from './tunnel.js';
+import { serverNameHost, type Tunnel, type TunnelTls } from './tunnel.js';
 import { connectUpstreamTls, TlsSessionCache, type UpstreamTlsOptions } from './upstream-tls.js';
 
 export interface InterceptorOptions {
@@ -88,7 +88,8 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
     // Not everything sent through CONNECT is TLS (plain HTTP to port 80, SSH...): only a TLS
     // handshake is intercepted; anything else is tunnelled untouched, as a passthrough host is.
     const sni = peeked.hello?.sni;
-    if (peeked.first !== TLS_HANDSHAKE || (sni !== undefined && matches(passthrough, normaliseHost(sni), 'name'))) {
+    const sniHost = sni === undefined ? undefined : serverNameHost(sni);
+    if (peeked.first !== TLS_HANDSHAKE || (sniHost !== undefined && matches(passthrough, sniHost, 'name'))) {
       await runTunnel(ctx, client, h.upstream, h.head, record);
       return;
     }
@@ -109,7 +110,7 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
       upstreamError: undefined,
       connectUpstream: (alpn) => h.redial().then((socket) => connectUpstreamTls(socket, dest, upstreamOptions, alpn)),
     };
-    const sniMismatch = sni !== undefined && normaliseHost(sni) !== dest.host;
+    const sniMismatch = sni !== undefined && sniHost !== dest.host;
     const http1Only = record.decision?.alpn === 'http1' || matches(http1Hosts, dest.host, dest.hostKind);
     const offer = upstreamAlpnOffer(peeked.hello, http1Only);
     let upstreamTls: TLSSocket | undefined;
@@ -130,7 +131,7 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
       ALPNProtocols: [protocol],
       SNICallback: (servername, cb) => {
         // No domain fronting around policy: the name inside TLS must be the one policy decided on.
-        if (normaliseHost(servername) !== dest.host) {
+        if (serverNameHost(servername) !== dest.host) {
           sniRefused = servername;
           cb(new Error(`TLS server name ${servername} differs from the CONNECT host ${dest.host}`), undefined);
         } else cb(null, context);

@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import type { ExchangeCapture, HeaderPairs, ProxyContext } from '../core/context.js';
-import type { Destination } from '../core/destination.js';
+import { parseAuthority, type Destination } from '../core/destination.js';
 import type { ProxyError } from '../core/errors.js';
 import { newRecord, type ProxyRecord } from '../core/record.js';
 import type { FlowTls } from './flows/flow.js';
@@ -27,21 +27,28 @@ export interface Tunnel {
   connectUpstream(alpn: string[]): Promise<TLSSocket>;
 }
 
-/** SNI and Host compare as the CONNECT host does: lowercase, no trailing dot, no IPv6 brackets. */
-export function normaliseHost(host: string): string {
-  let h = host.toLowerCase();
-  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
-  return h.endsWith('.') ? h.slice(0, -1) : h;
+/**
+ * The host a TLS server name names, normalised by the same parser as the CONNECT host (case,
+ * trailing dot, IDNA, IP spellings); undefined when it is not a host name or address at all.
+ */
+export function serverNameHost(serverName: string): string | undefined {
+  try {
+    return parseAuthority(serverName, 443).host;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether an authority (a Host header, :authority, or the host of an absolute URL) names the tunnel's destination. */
 export function sameAuthority(authority: string, t: Pick<Tunnel, 'dest' | 'authority'>): boolean {
-  // Nearly every request names it exactly as the tunnel does: no URL parse then.
+  // Nearly every request names it exactly as the tunnel does: no parse then.
   if (authority === t.authority) return true;
-  const { dest } = t;
-  const u = URL.canParse(`https://${authority}/`) ? new URL(`https://${authority}/`) : undefined;
-  if (!u || u.username || u.password || u.pathname !== '/') return false;
-  return normaliseHost(u.hostname) === dest.host && (u.port === '' ? 443 : Number(u.port)) === dest.port;
+  try {
+    const d = parseAuthority(authority, 443);
+    return d.host === t.dest.host && d.port === t.dest.port;
+  } catch {
+    return false;
+  }
 }
 
 /** The record of one exchange inside the tunnel: who and where come from the tunnel's record. */

@@ -23,7 +23,7 @@ async function captureHello(opts: { servername?: string; alpn?: string[]; host?:
       });
     });
   });
-  const client = tlsConnect({ port, host: '127.0.0.1', servername: opts.servername, ALPNProtocols: opts.alpn, rejectUnauthorized: false });
+  const client = tlsConnect({ port, host: '127.0.0.1', servername: opts.servername, ALPNProtocols: opts.alpn });
   client.on('error', () => undefined);
   const hello = await got;
   client.destroy();
