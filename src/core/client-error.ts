@@ -2,9 +2,8 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { ProxyContext } from './context.js';
 import { ProxyError, type ErrorCode } from './errors.js';
-import { publishRecord } from './events.js';
-import { markFailed, newRecord } from './record.js';
-import { writeRawError } from './respond.js';
+import { failRawExchange } from './fail.js';
+import { newRecord } from './record.js';
 import { clientAddress } from './admission.js';
 
 /** llhttp's error codes for requests it refused to parse, mapped to what the client is told. */
@@ -29,7 +28,5 @@ export function handleClientError(ctx: ProxyContext, err: NodeJS.ErrnoException 
   }
   const record = newRecord(ctx.instance, 'client_error', clientAddress(socket as Socket));
   const e = new ProxyError(PARSE_ERRORS[code] ?? 'bad_request', code || err.message);
-  markFailed(record, e);
-  writeRawError(socket, e, ctx.config.auth.realm);
-  publishRecord(record);
+  failRawExchange(socket, record, e, ctx.config.auth.realm);
 }

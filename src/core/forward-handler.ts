@@ -8,9 +8,9 @@ import type { ExchangeCapture, HeaderPairs, ProxyContext } from './context.js';
 import { formatHostPort } from './destination.js';
 import { ProxyError, toProxyError } from './errors.js';
 import { publishRecord } from './events.js';
+import { failExchange } from './fail.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
-import { markFailed, newRecord, type ProxyRecord } from './record.js';
-import { writeResponseError } from './respond.js';
+import { newRecord, type ProxyRecord } from './record.js';
 import { route } from './route.js';
 
 /** Absolute-URI requests (GET http://host/path): plain-HTTP forwarding with pooled upstreams. */
@@ -21,15 +21,6 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
     (target) => relay(ctx, req, res, record, target, ctx.capture && captureFor(ctx, req, record, target)),
     (err: unknown) => failExchange(ctx, res, record, err),
   );
-}
-
-/** Answers an exchange that failed before its response started, and publishes its record. */
-export function failExchange(ctx: ProxyContext, res: ServerResponse, record: ProxyRecord, err: unknown, capture?: ExchangeCapture): void {
-  const e = toProxyError(err, record.resolved);
-  markFailed(record, e);
-  capture?.fail(e.code, e.message);
-  writeResponseError(res, e, ctx.config.auth.realm);
-  publishRecord(record);
 }
 
 export interface Target {
@@ -174,8 +165,9 @@ export function relay(
     onResponseError(_c, err) {
       if (done) return;
       if (res.headersSent) {
-        record.error ??= toProxyError(err).code;
-        capture?.fail(record.error, toProxyError(err).message);
+        const e = toProxyError(err);
+        record.error ??= e.code;
+        capture?.fail(record.error, e.message);
         res.destroy();
         finish();
         return;

@@ -24,10 +24,10 @@ import { handleConnect } from './connect-handler.js';
 import type { ProxyContext } from './context.js';
 import { formatHostPort } from './destination.js';
 import { ProxyError } from './errors.js';
-import { writeRawError } from './respond.js';
 import { publishLifecycle, publishRecord } from './events.js';
 import { handleRequest } from './forward-handler.js';
-import { markFailed, newRecord } from './record.js';
+import { failRawExchange } from './fail.js';
+import { newRecord } from './record.js';
 import { selfAddresses } from './self-addresses.js';
 import { handleUpgrade } from './upgrade-handler.js';
 
@@ -125,9 +125,7 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
       const err = new ProxyError('not_tls', 'the client sent plain text to the TLS port', {
         hint: `use an https:// proxy URL with a client certificate, e.g. curl --proxy https://HOST:${bound.port} --proxy-cacert ca.crt --proxy-cert client.crt --proxy-key client.key`,
       });
-      markFailed(record, err);
-      writeRawError(socket, err, config.auth.realm);
-      publishRecord(record);
+      failRawExchange(socket, record, err, config.auth.realm);
     });
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
       const verify = socket.authorizationError;

@@ -1,3 +1,4 @@
+import type { ExchangeCapture } from './context.js';
 import type { ProxyError } from './errors.js';
 import type { ClientIdentity } from '../identity/types.js';
 import type { Decision } from '../policy/types.js';
@@ -53,9 +54,11 @@ export function newRecord(instance: string, kind: RecordKind, client: string): P
   };
 }
 
-/** The error that ended an exchange, as the log line and metrics read it. */
-export function markFailed(record: ProxyRecord, err: ProxyError): void {
+/** The error that ended an exchange, as the log line and metrics read it (and the flow, in inspect mode). */
+export function markFailed(record: ProxyRecord, err: ProxyError, capture?: Pick<ExchangeCapture, 'fail'>): ProxyError {
   record.status = err.spec.status;
   record.error = err.code;
   record.errorDetail = err.detail;
+  capture?.fail(err.code, err.message);
+  return err;
 }

@@ -4,8 +4,8 @@ import { splice } from '../upstream/tunnel.js';
 import type { ProxyContext } from './context.js';
 import { toProxyError } from './errors.js';
 import { publishRecord, publishTunnel } from './events.js';
-import { markFailed, type ProxyRecord } from './record.js';
-import { writeRawError } from './respond.js';
+import { failRawExchange } from './fail.js';
+import type { ProxyRecord } from './record.js';
 
 /**
  * The shared tail of CONNECT and Upgrade: once the upstream is open and the client has been
@@ -55,10 +55,5 @@ export function onRawSocket(
     record.error ??= err.code ?? 'client_error';
   };
   socket.on('error', onEarlyError);
-  setup(() => socket.off('error', onEarlyError)).catch((err: unknown) => {
-    const e = toProxyError(err);
-    markFailed(record, e);
-    writeRawError(socket, e, ctx.config.auth.realm);
-    publishRecord(record);
-  });
+  setup(() => socket.off('error', onEarlyError)).catch((err: unknown) => failRawExchange(socket, record, toProxyError(err), ctx.config.auth.realm));
 }

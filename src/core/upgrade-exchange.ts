@@ -5,8 +5,8 @@ import type { ExchangeCapture, ProxyContext } from './context.js';
 import { ProxyError, toProxyError } from './errors.js';
 import { publishRecord } from './events.js';
 import { headerPairs } from './forward-handler.js';
-import { markFailed, type ProxyRecord } from './record.js';
-import { writeRawError } from './respond.js';
+import { failRawExchange } from './fail.js';
+import type { ProxyRecord } from './record.js';
 import { runTunnel } from './run-tunnel.js';
 
 export interface UpgradeExchange {
@@ -29,11 +29,7 @@ function headText(status: number, statusMessage: string | undefined, raw: string
 
 /** Fails an Upgrade before the client was answered: an error response and the one record. */
 export function failUpgrade(ctx: ProxyContext, client: Duplex, record: ProxyRecord, err: unknown, capture?: ExchangeCapture): void {
-  const e = toProxyError(err, record.resolved);
-  markFailed(record, e);
-  capture?.fail(e.code, e.message);
-  writeRawError(client, e, ctx.config.auth.realm);
-  publishRecord(record);
+  failRawExchange(client, record, toProxyError(err, record.resolved), ctx.config.auth.realm, capture);
 }
 
 /**

@@ -126,9 +126,7 @@ function onStream(
   };
   const fail = (err: unknown) => {
     if (done) return;
-    const e = toProxyError(err, record.resolved);
-    markFailed(record, e);
-    capture?.fail(e.code, e.message);
+    const e = markFailed(record, toProxyError(err, record.resolved), capture);
     finish();
     up?.close(NGHTTP2_CANCEL);
     if (stream.destroyed || stream.closed) return;

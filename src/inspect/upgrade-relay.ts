@@ -2,9 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ExchangeCapture } from '../core/context.js';
 import { ProxyError } from '../core/errors.js';
-import { publishRecord } from '../core/events.js';
 import { headerPairs } from '../core/forward-handler.js';
 import { forwardRequestHeaders, KEEP_FOR_UPGRADE } from '../core/headers.js';
+import { clientGone } from '../core/run-tunnel.js';
 import { failUpgrade, upgradeExchange } from '../core/upgrade-exchange.js';
 import { captureExchange, exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
 
@@ -32,13 +32,7 @@ export function relayUpgrade(t: Tunnel, req: IncomingMessage, client: Duplex, he
   t.connectUpstream(['http/1.1'])
     .then((tls) => {
       noteUpstreamTls(t, tls);
-      if (client.destroyed) {
-        tls.destroy();
-        record.error ??= 'client_gone';
-        capture.fail(record.error, 'the client left before the upstream answered');
-        publishRecord(record);
-        return;
-      }
+      if (clientGone(client, tls, record)) return void capture.fail(record.error!, record.errorDetail ?? 'the client left');
       const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, t.authority, KEEP_FOR_UPGRADE);
       upgradeExchange(ctx, client, head, tls, { path, headers, record, capture, where: t.authority });
     })
