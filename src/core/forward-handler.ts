@@ -4,12 +4,12 @@ import type { Dispatcher } from 'undici';
 import type { ParentProxy } from '../upstream/parent-proxy.js';
 import { absoluteTarget } from './absolute-target.js';
 import { clientAddress } from './admission.js';
-import type { ExchangeCapture, HeaderPairs, ProxyContext } from './context.js';
+import type { ExchangeCapture, ProxyContext } from './context.js';
 import { formatHostPort } from './destination.js';
 import { ProxyError, toProxyError } from './errors.js';
 import { publishRecord } from './events.js';
 import { failExchange } from './fail.js';
-import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
+import { fieldPairs, forwardRequestHeaders, forwardResponseHeaders, headerPairs } from './headers.js';
 import { newRecord, type ProxyRecord } from './record.js';
 import { route } from './route.js';
 
@@ -32,12 +32,6 @@ export interface Target {
   /** The upstream connection pool; ctx.agent unless the exchange has its own (interception). */
   dispatcher?: Dispatcher;
   dest: { host: string; port: number };
-}
-
-export function headerPairs(raw: string[]): HeaderPairs {
-  const out: HeaderPairs = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
-  return out;
 }
 
 function captureFor(ctx: ProxyContext, req: IncomingMessage, record: ProxyRecord, t: Target): ExchangeCapture | undefined {
@@ -83,15 +77,6 @@ async function* counted(body: AsyncIterable<Buffer>, record: ProxyRecord, captur
     yield chunk;
   }
   capture?.requestEnd();
-}
-
-function responsePairs(headers: Record<string, string | string[] | undefined>): HeaderPairs {
-  const out: HeaderPairs = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (Array.isArray(value)) for (const v of value) out.push([name, v]);
-    else if (value !== undefined) out.push([name, value]);
-  }
-  return out;
 }
 
 /**
@@ -145,7 +130,7 @@ export function relay(
         return;
       }
       record.status = statusCode;
-      capture?.responseStart(statusCode, statusMessage ?? '', responsePairs(headers as Record<string, string | string[] | undefined>));
+      capture?.responseStart(statusCode, statusMessage ?? '', fieldPairs(headers as Record<string, string | string[] | undefined>));
       const out = forwardResponseHeaders(headers as Record<string, string | string[] | undefined>);
       if (statusMessage) res.writeHead(statusCode, statusMessage, out);
       else res.writeHead(statusCode, out);
@@ -158,7 +143,7 @@ export function relay(
     onResponseEnd(_c, trailers) {
       const names = Object.keys(trailers);
       if (names.length > 0) res.addTrailers(trailers as Record<string, string>);
-      capture?.responseEnd(names.length > 0 ? responsePairs(trailers as Record<string, string | string[] | undefined>) : []);
+      capture?.responseEnd(names.length > 0 ? fieldPairs(trailers as Record<string, string | string[] | undefined>) : []);
       res.end();
       finish();
     },

@@ -1,3 +1,5 @@
+import type { HeaderPairs } from './context.js';
+
 /** RFC 9110 section 7.6.1: connection-specific fields a proxy must not forward. */
 const HOP_BY_HOP = new Set([
   'connection',
@@ -69,4 +71,34 @@ export function forwardResponseHeaders(headers: Record<string, string | string[]
   const via = out.via;
   out.via = via ? `${Array.isArray(via) ? via.join(', ') : via}, ${VIA}` : VIA;
   return out;
+}
+
+/** Node's flat rawHeaders ([name, value, ...]) as pairs, in wire order with duplicates. */
+export function headerPairs(raw: string[]): HeaderPairs {
+  const out: HeaderPairs = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
+}
+
+/**
+ * Fields of a parsed header object (Node's, undici's, HTTP/2's) as name/value pairs for a flow:
+ * a repeated field gives one pair per value; HTTP/2 pseudo-header fields (":path") are left out.
+ */
+export function fieldPairs(headers: Record<string, string | string[] | number | undefined>): HeaderPairs {
+  const out: HeaderPairs = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || name.startsWith(':')) continue;
+    if (Array.isArray(value)) for (const v of value) out.push([name, v]);
+    else out.push([name, String(value)]);
+  }
+  return out;
+}
+
+/** An HTTP/1.1 start line and fields from a flat [name, value, ...] list, minus `drop`; no final blank line. */
+export function httpHead(startLine: string, raw: string[], drop: ReadonlySet<string> = new Set()): string {
+  let text = `${startLine}\r\n`;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (!drop.has(raw[i]!.toLowerCase())) text += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  return text;
 }

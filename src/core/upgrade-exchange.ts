@@ -4,10 +4,14 @@ import type { Duplex } from 'node:stream';
 import type { ExchangeCapture, ProxyContext } from './context.js';
 import { ProxyError, toProxyError } from './errors.js';
 import { publishRecord } from './events.js';
-import { headerPairs } from './forward-handler.js';
+import { headerPairs, httpHead } from './headers.js';
 import { failRawExchange } from './fail.js';
 import type { ProxyRecord } from './record.js';
 import { runTunnel } from './run-tunnel.js';
+
+function statusLine(status: number, message: string | undefined): string {
+  return `HTTP/1.1 ${status} ${message || STATUS_CODES[status] || ''}`;
+}
 
 export interface UpgradeExchange {
   path: string;
@@ -17,14 +21,6 @@ export interface UpgradeExchange {
   capture: ExchangeCapture;
   /** Names the destination in messages. */
   where: string;
-}
-
-function headText(status: number, statusMessage: string | undefined, raw: string[], drop: Set<string> = new Set()): string {
-  let text = `HTTP/1.1 ${status} ${statusMessage || STATUS_CODES[status] || ''}\r\n`;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (!drop.has(raw[i]!.toLowerCase())) text += `${raw[i]}: ${raw[i + 1]}\r\n`;
-  }
-  return text;
 }
 
 /** Fails an Upgrade before the client was answered: an error response and the one record. */
@@ -50,7 +46,7 @@ export function upgradeExchange(ctx: ProxyContext, client: Duplex, head: Buffer,
     record.status = 101;
     const headers = headerPairs(res.rawHeaders);
     capture.responseStart(101, res.statusMessage ?? '', headers);
-    client.write(`${headText(101, res.statusMessage, res.rawHeaders)}\r\n`);
+    client.write(`${httpHead(statusLine(101, res.statusMessage), res.rawHeaders)}\r\n`);
     if (upHead.length) client.write(upHead);
     capture.upgraded?.({ client, upstream: upSocket, clientHead: head, upstreamHead: upHead, headers });
     void runTunnel(ctx, client, upSocket as Socket, head, record).then(() => capture.responseEnd([]));
@@ -67,7 +63,7 @@ function relayRefusal(res: IncomingMessage, client: Duplex, x: UpgradeExchange):
   capture.responseStart(status, res.statusMessage ?? '', headerPairs(res.rawHeaders));
   // Node decoded the body's framing; it is re-sent close-delimited (RFC 9112 section 6.3).
   const drop = new Set(['transfer-encoding', 'content-length', 'connection', 'keep-alive']);
-  client.write(`${headText(status, res.statusMessage, res.rawHeaders, drop)}Connection: close\r\n\r\n`);
+  client.write(`${httpHead(statusLine(status, res.statusMessage), res.rawHeaders, drop)}Connection: close\r\n\r\n`);
   res.on('data', (chunk: Buffer) => {
     record.bytesDown += chunk.length;
     capture.responseData(chunk);

@@ -4,9 +4,8 @@ import { absoluteTarget } from './absolute-target.js';
 import { clientAddress } from './admission.js';
 import type { ProxyContext } from './context.js';
 import { ProxyError } from './errors.js';
-import { forwardRequestHeaders, KEEP_FOR_UPGRADE } from './headers.js';
+import { forwardRequestHeaders, headerPairs, httpHead, KEEP_FOR_UPGRADE } from './headers.js';
 import { openUpstream } from './open-upstream.js';
-import { headerPairs } from './forward-handler.js';
 import { newRecord } from './record.js';
 import { upgradeExchange } from './upgrade-exchange.js';
 import { readableView, readsIntoSharedBuffer } from '../upstream/fast-read.js';
@@ -49,9 +48,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
       upgradeExchange(ctx, socket, head, view, { path, headers, record, capture, where: url.host });
       return;
     }
-    let text = `${req.method} ${path} HTTP/1.1\r\n`;
-    for (let i = 0; i + 1 < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    upstream.write(`${text}\r\n`);
+    upstream.write(`${httpHead(`${req.method} ${path} HTTP/1.1`, headers)}\r\n`);
     record.status = 101;
     await runTunnel(ctx, socket, upstream, head, record);
   });

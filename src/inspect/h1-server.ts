@@ -6,8 +6,8 @@ import type { Config } from '../config/schema.js';
 import type { ExchangeCapture } from '../core/context.js';
 import { ProxyError } from '../core/errors.js';
 import { failExchange } from '../core/fail.js';
-import { headerPairs, relay } from '../core/forward-handler.js';
-import { forwardRequestHeaders } from '../core/headers.js';
+import { relay } from '../core/forward-handler.js';
+import { forwardRequestHeaders, headerPairs } from '../core/headers.js';
 import { captureExchange, exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
 import { relayUpgrade } from './upgrade-relay.js';
 

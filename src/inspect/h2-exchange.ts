@@ -4,7 +4,8 @@ import type { ExchangeCapture } from '../core/context.js';
 import { errorBody, ProxyError, proxyStatusHeader, toProxyError } from '../core/errors.js';
 import { publishRecord } from '../core/events.js';
 import { markFailed, type ProxyRecord } from '../core/record.js';
-import { h2Forward, h2Pairs, h2Trailers } from './h2-headers.js';
+import { fieldPairs } from '../core/headers.js';
+import { h2Forward, h2Trailers } from './h2-headers.js';
 import { captureExchange, exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM, NGHTTP2_REFUSED_STREAM } = http2.constants;
@@ -113,7 +114,7 @@ function onStream(
   const record = exchangeRecord(t, method);
   record.url = exchangeUrl(t, path);
   const requestEnded = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
-  const capture: ExchangeCapture | undefined = captureExchange(t, record, path, 'HTTP/2', h2Pairs(headers));
+  const capture: ExchangeCapture | undefined = captureExchange(t, record, path, 'HTTP/2', fieldPairs(headers));
 
   let done = false;
   let up: http2.ClientHttp2Stream | undefined;
@@ -214,7 +215,7 @@ function relayStream(
     if (stream.destroyed || stream.closed) return;
     const status = Number(h[':status']);
     record.status = status;
-    capture?.responseStart(status, '', h2Pairs(h));
+    capture?.responseStart(status, '', fieldPairs(h));
     const ended = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     stream.respond(h2Forward(h, { via: true }), { endStream: ended, waitForTrailers: !ended });
     if (ended) return;
@@ -227,7 +228,7 @@ function relayStream(
   });
   up.once('end', () => {
     if (record.status === undefined) return;
-    const tr = h2Pairs(responseTrailers ?? {});
+    const tr = fieldPairs(responseTrailers ?? {});
     capture?.responseEnd(tr);
     finish();
   });

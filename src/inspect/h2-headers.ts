@@ -1,21 +1,9 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
-import type { HeaderPairs } from '../core/context.js';
 
 /** Connection-specific fields are forbidden in HTTP/2 (RFC 9113 section 8.2.2). */
 const CONNECTION_SPECIFIC = new Set(['connection', 'proxy-connection', 'keep-alive', 'transfer-encoding', 'upgrade']);
 
 export const VIA_H2 = '2 egresskit';
-
-/** Fields as name/value pairs for a flow, pseudo-headers (":path"...) left out. */
-export function h2Pairs(headers: IncomingHttpHeaders): HeaderPairs {
-  const out: HeaderPairs = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.startsWith(':') || value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) out.push([name, v]);
-    else out.push([name, String(value)]);
-  }
-  return out;
-}
 
 /**
  * Fields to pass on to the other side: pseudo-headers kept (":status" must be a number for
