@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { TLS_HANDSHAKE } from '../listeners/tls-front.js';
 
 /** What interception needs from a ClientHello before answering it. */
 export interface ClientHelloInfo {
@@ -8,8 +9,6 @@ export interface ClientHelloInfo {
   alpn: string[];
 }
 
-/** First byte of a TLS record carrying a handshake (RFC 8446 section 5.1). */
-export const TLS_HANDSHAKE = 0x16;
 const CLIENT_HELLO = 0x01;
 const EXT_SERVER_NAME = 0x0000;
 const EXT_ALPN = 0x0010;

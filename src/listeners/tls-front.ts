@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 
 /** First byte of a TLS record carrying a handshake (RFC 8446 section 5.1). */
-const TLS_HANDSHAKE = 0x16;
+export const TLS_HANDSHAKE = 0x16;
 
 /**
  * The socket that accepts connections for a TLS listener. It looks at the first byte: a TLS
