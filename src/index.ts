@@ -8,15 +8,15 @@
  */
 import { parseConfig } from './config/load.js';
 import type { ConfigInput } from './config/schema.js';
-import { startProxy as startWithConfig, type ProxyHandle, type StartOptions } from './core/proxy-server.js';
+import { startProxy as startWithConfig, type ProxyHandle, type StartOptions } from './server/start-proxy.js';
 
 export type { Config, ConfigInput, Mode } from './config/schema.js';
-export type { ProxyHandle, StartOptions } from './core/proxy-server.js';
-export type { ProxyRecord } from './core/record.js';
-export type { Decision } from './policy/types.js';
+export type { ProxyHandle, StartOptions } from './server/start-proxy.js';
+export type { ProxyRecord } from './model/record.js';
+export type { Decision } from './model/decision.js';
 export { ConfigError, parseConfig } from './config/load.js';
 export { configJsonSchema } from './config/schema.js';
-export { recordChannel, tunnelChannel, lifecycleChannel } from './core/events.js';
+export { recordChannel, tunnelChannel, lifecycleChannel } from './model/channels.js';
 export { parseNoProxy, bypassesProxy } from './upstream/no-proxy.js';
 
 /** Validates `config` like the CLI does (throws ConfigError naming the field) and starts it. */

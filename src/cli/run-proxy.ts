@@ -1,9 +1,9 @@
 import { pino } from 'pino';
 import { ConfigError, parseConfig } from '../config/load.js';
 import type { Mode } from '../config/schema.js';
-import { startProxy } from '../core/proxy-server.js';
+import { startProxy } from '../server/start-proxy.js';
 import { HtpasswdError } from '../identity/htpasswd.js';
-import { InspectSetupError } from '../inspect/setup-error.js';
+import { InspectSetupError } from '../model/setup-error.js';
 import { TlsMaterialError } from '../listeners/tls-material.js';
 import { rawConfigFromFlags, type ProxyFlags } from './proxy-flags.js';
 import { UsageError } from './usage-error.js';

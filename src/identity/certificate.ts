@@ -1,5 +1,5 @@
 import type { PeerCertificate } from 'node:tls';
-import type { ClientIdentity } from './types.js';
+import type { ClientIdentity } from '../model/identity.js';
 
 /** Splits Node's subjectaltname string ("DNS:a, URI:spiffe://x, IP Address:1.2.3.4"). */
 export function parseSubjectAltName(text: string | undefined): Array<{ type: string; value: string }> {

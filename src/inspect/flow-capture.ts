@@ -1,10 +1,10 @@
-import type { CaptureHook, ExchangeCapture, ExchangeStart } from '../core/context.js';
-import { BodyCapture, emptyBody, headerValue, newFlowId, type Flow, type FlowTls } from './flows/flow.js';
+import type { CaptureHook, ExchangeCapture, ExchangeStart } from '../model/exchange.js';
+import { BodyCapture, emptyBody, headerValue, newFlowId, type Flow, type FlowTls } from '../flows/flow.js';
 import { captureWebSocket } from './ws-capture.js';
 
 /** Messages kept per WebSocket flow; later ones are only counted (a chat can run for days). */
 const MAX_WS_MESSAGES = 1000;
-import type { FlowStore } from './flows/flow-store.js';
+import type { FlowStore } from '../flows/flow-store.js';
 
 /**
  * The capture hook of inspect mode: every exchange (plain HTTP and intercepted) becomes a Flow

@@ -3,11 +3,11 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { Client } from 'undici';
 import type { Config } from '../config/schema.js';
-import type { ExchangeCapture } from '../core/context.js';
-import { ProxyError } from '../core/errors.js';
-import { failExchange } from '../core/fail.js';
-import { relay } from '../core/forward-handler.js';
-import { forwardRequestHeaders, headerPairs } from '../core/headers.js';
+import type { ExchangeCapture } from '../model/exchange.js';
+import { ProxyError } from '../model/errors.js';
+import { failExchange } from '../pipeline/fail.js';
+import { relay } from '../pipeline/forward-handler.js';
+import { forwardRequestHeaders, headerPairs } from '../pipeline/headers.js';
 import { captureExchange, exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
 import { relayUpgrade } from './upgrade-relay.js';
 

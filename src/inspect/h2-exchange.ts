@@ -1,10 +1,10 @@
 import * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import type { ExchangeCapture } from '../core/context.js';
-import { errorBody, ProxyError, proxyStatusHeader, toProxyError } from '../core/errors.js';
-import { publishRecord } from '../core/events.js';
-import { markFailed, type ProxyRecord } from '../core/record.js';
-import { fieldPairs } from '../core/headers.js';
+import type { ExchangeCapture } from '../model/exchange.js';
+import { errorBody, ProxyError, proxyStatusHeader, toProxyError } from '../model/errors.js';
+import { publishRecord } from '../model/channels.js';
+import { markFailed, type ProxyRecord } from '../model/record.js';
+import { fieldPairs } from '../pipeline/headers.js';
 import { h2Forward, h2Trailers } from './h2-headers.js';
 import { captureExchange, exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
 

@@ -1,9 +1,10 @@
 import type { TLSSocket } from 'node:tls';
-import type { ExchangeCapture, HeaderPairs, ProxyContext } from '../core/context.js';
-import { parseAuthority, type Destination } from '../core/destination.js';
-import type { ProxyError } from '../core/errors.js';
-import { newRecord, type ProxyRecord } from '../core/record.js';
-import type { FlowTls } from './flows/flow.js';
+import type { ProxyContext } from '../pipeline/context.js';
+import type { ExchangeCapture, HeaderPairs } from '../model/exchange.js';
+import { parseAuthority, type Destination } from '../model/destination.js';
+import type { ProxyError } from '../model/errors.js';
+import { newRecord, type ProxyRecord } from '../model/record.js';
+import type { FlowTls } from '../flows/flow.js';
 
 export type TunnelTls = FlowTls & { upstreamVerified: boolean };
 

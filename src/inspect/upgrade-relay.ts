@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ExchangeCapture } from '../core/context.js';
-import { ProxyError } from '../core/errors.js';
-import { forwardRequestHeaders, headerPairs, KEEP_FOR_UPGRADE } from '../core/headers.js';
-import { clientGone } from '../core/run-tunnel.js';
-import { failUpgrade, upgradeExchange } from '../core/upgrade-exchange.js';
+import type { ExchangeCapture } from '../model/exchange.js';
+import { ProxyError } from '../model/errors.js';
+import { forwardRequestHeaders, headerPairs, KEEP_FOR_UPGRADE } from '../pipeline/headers.js';
+import { clientGone } from '../pipeline/run-tunnel.js';
+import { failUpgrade, upgradeExchange } from '../pipeline/upgrade-exchange.js';
 import { captureExchange, exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
 
 /**

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import * as tls from 'node:tls';
-import { formatHostPort, type Destination } from '../core/destination.js';
-import { ProxyError, toProxyError } from '../core/errors.js';
-import { InspectSetupError } from './setup-error.js';
+import { formatHostPort, type Destination } from '../model/destination.js';
+import { ProxyError, toProxyError } from '../model/errors.js';
+import { InspectSetupError } from '../model/setup-error.js';
 
 /** Node 22.15+/23 exposes the store it actually uses; on Node 20 we rebuild it from public pieces. */
 type GetCACertificates = (type: 'default' | 'system' | 'bundled' | 'extra') => string[];

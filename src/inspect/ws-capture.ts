@@ -1,6 +1,6 @@
 import { finished, type Duplex, type Writable } from 'node:stream';
 import * as ws from 'ws';
-import type { ExchangeCapture } from '../core/context.js';
+import type { ExchangeCapture } from '../model/exchange.js';
 
 /** A message larger than this is not reassembled for capture; the frames still pass untouched. */
 const MAX_CAPTURED_MESSAGE = 16 * 1024 * 1024;

@@ -1,5 +1,5 @@
 import { compileGlob, compileHostPattern, PatternError, type HostPattern } from './patterns.js';
-import type { Enforcement, Verdict } from './types.js';
+import type { Enforcement, Verdict } from '../model/decision.js';
 
 export interface RuleSpec {
   id?: string | undefined;

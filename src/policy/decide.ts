@@ -1,8 +1,8 @@
-import { formatHostPort } from '../core/destination.js';
+import { formatHostPort } from '../model/destination.js';
 import { classifyAddress } from './ip-classes.js';
 import { matchesAddress, matchesName } from './patterns.js';
 import type { CompiledPolicy, CompiledRule } from './compile.js';
-import type { Decision, RequestFacts } from './types.js';
+import type { Decision, RequestFacts } from '../model/decision.js';
 
 /** Addresses and ports of egresskit's own listeners, which it must never proxy to. */
 export interface SelfAddresses {

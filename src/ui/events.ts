@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { Flow } from '../inspect/flows/flow.js';
-import type { FlowEvent, FlowStore } from '../inspect/flows/flow-store.js';
+import type { Flow } from '../flows/flow.js';
+import type { FlowEvent, FlowStore } from '../flows/flow-store.js';
 import { flowSummary } from './flow-json.js';
 
 export interface EventStreamOptions {

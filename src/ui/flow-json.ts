@@ -1,4 +1,4 @@
-import { bodyAsUtf8, flowDurationMs, flowPath, flowUrl, type CapturedBody, type Flow, type WebSocketMessage } from '../inspect/flows/flow.js';
+import { bodyAsUtf8, flowDurationMs, flowPath, flowUrl, type CapturedBody, type Flow, type WebSocketMessage } from '../flows/flow.js';
 
 /** A flow without bodies: what the list, the page and the event stream carry. */
 export interface FlowSummary {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { FlowListQuery, FlowStore } from '../inspect/flows/flow-store.js';
-import { toHar } from '../inspect/flows/har.js';
+import type { FlowListQuery, FlowStore } from '../flows/flow-store.js';
+import { toHar } from '../flows/har.js';
 import { streamEvents } from './events.js';
 import { flowDetail, flowSummary } from './flow-json.js';
 import { hostAllowed, originAllowed, requestToken, tokenMatches } from './guard.js';

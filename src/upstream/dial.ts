@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
-import { ProxyError, toProxyError } from '../core/errors.js';
-import { formatHostPort } from '../core/destination.js';
+import { ProxyError, toProxyError } from '../model/errors.js';
+import { formatHostPort } from '../model/destination.js';
 import { markSharedBufferReads, sharedBufferReads } from './fast-read.js';
 
 /** Opens a TCP connection to an address already checked by policy. */

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { compileHostPattern, matchesAddress, type HostPattern } from '../policy/patterns.js';
-import type { Destination } from '../core/destination.js';
+import type { Destination } from '../model/destination.js';
 
 /**
  * NO_PROXY semantics as curl and Go read them (the common ground of clients): entries separated

@@ -1,7 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { ProxyError, toProxyError } from '../core/errors.js';
-import { formatHostPort, type Destination } from '../core/destination.js';
+import { ProxyError, toProxyError } from '../model/errors.js';
+import { formatHostPort, type Destination } from '../model/destination.js';
 
 export interface ParentProxy {
   url: URL;

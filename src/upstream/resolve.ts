@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
-import { ProxyError, toProxyError } from '../core/errors.js';
-import type { Destination } from '../core/destination.js';
+import { ProxyError, toProxyError } from '../model/errors.js';
+import type { Destination } from '../model/destination.js';
 
 /**
  * Every address a name resolves to, in the resolver's order. The caller decides on each and

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { PeerCertificate } from 'node:tls';
 import { identityFromCertificate, parseSubjectAltName } from '../../../src/identity/certificate.js';
-import type { ClientIdentity } from '../../../src/identity/types.js';
+import type { ClientIdentity } from '../../../src/model/identity.js';
 
 type San = { type: string; value: string };
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { newRecord } from '../../../src/core/record.js';
+import { newRecord } from '../../../src/model/record.js';
 import { flowCaptureHook } from '../../../src/inspect/flow-capture.js';
-import { FlowStore } from '../../../src/inspect/flows/flow-store.js';
+import { FlowStore } from '../../../src/flows/flow-store.js';
 
 function upgradedCapture(capBytes: number) {
   const store = new FlowStore();

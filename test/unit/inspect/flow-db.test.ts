@@ -3,12 +3,12 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { flowFromJson, flowToJson } from '../../../src/inspect/flows/flow-codec.js';
-import { FLOW_DB_SCHEMA, FlowDb, INTERRUPTED } from '../../../src/inspect/flows/flow-db.js';
-import { FlowStore } from '../../../src/inspect/flows/flow-store.js';
-import type { Flow } from '../../../src/inspect/flows/flow.js';
-import { openSqlite, SQLITE_DRIVERS, type SqliteDriverName } from '../../../src/inspect/flows/sqlite-driver.js';
-import { InspectSetupError } from '../../../src/inspect/setup-error.js';
+import { flowFromJson, flowToJson } from '../../../src/flows/flow-codec.js';
+import { FLOW_DB_SCHEMA, FlowDb, INTERRUPTED } from '../../../src/flows/flow-db.js';
+import { FlowStore } from '../../../src/flows/flow-store.js';
+import type { Flow } from '../../../src/flows/flow.js';
+import { openSqlite, SQLITE_DRIVERS, type SqliteDriverName } from '../../../src/flows/sqlite-driver.js';
+import { InspectSetupError } from '../../../src/model/setup-error.js';
 import { body, makeFlow } from './flows/make-flow.js';
 
 /** Every byte value, so base64 and the Buffer marker are really exercised. */

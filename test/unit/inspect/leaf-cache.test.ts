@@ -3,7 +3,7 @@ import { createPrivateKey } from 'node:crypto';
 import { before, test } from 'node:test';
 import { createCA, createLeafIssuer, type LeafIssuer } from '../../../src/certs/index.js';
 import { LeafCache } from '../../../src/inspect/leaf-cache.js';
-import { isLoopbackHost } from '../../../src/inspect/ui-access.js';
+import { isLoopbackHost } from '../../../src/ui/ui-access.js';
 
 let issuer: LeafIssuer;
 before(async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Destination } from '../../../src/core/destination.js';
+import type { Destination } from '../../../src/model/destination.js';
 import { sameAuthority } from '../../../src/inspect/tunnel.js';
 
 describe('an authority inside a tunnel', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { constants, deflateRawSync } from 'node:zlib';
-import type { ExchangeCapture } from '../../../src/core/context.js';
+import type { ExchangeCapture } from '../../../src/model/exchange.js';
 import { captureWebSocket } from '../../../src/inspect/ws-capture.js';
 
 /** A masked client text frame (RFC 6455 5.2), permessage-deflate compressed (RFC 7692 7.2.1). */

@@ -3,11 +3,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { parseAuthority } from '../../../src/core/destination.js';
-import { ANONYMOUS, type ClientIdentity } from '../../../src/identity/types.js';
+import { parseAuthority } from '../../../src/model/destination.js';
+import { ANONYMOUS, type ClientIdentity } from '../../../src/model/identity.js';
 import { compilePolicy, type CompiledPolicy, type PolicySpec } from '../../../src/policy/compile.js';
 import { decideAddress, decideHost, defaultDecision, isRefusal, type SelfAddresses } from '../../../src/policy/decide.js';
-import type { Decision, RequestFacts } from '../../../src/policy/types.js';
+import type { Decision, RequestFacts } from '../../../src/model/decision.js';
 
 // The compiled file lives in dist/test/unit/policy/; the YAML stays in the source tree.
 const FIXTURES = fileURLToPath(new URL('../../../../test/unit/policy/fixtures/', import.meta.url));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseAuthority } from '../../../src/core/destination.js';
+import { parseAuthority } from '../../../src/model/destination.js';
 import { bypassesProxy, parseNoProxy } from '../../../src/upstream/no-proxy.js';
 
 describe('parseNoProxy', () => {

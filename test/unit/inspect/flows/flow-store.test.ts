@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FlowStore, REDACTED, type FlowEvent } from '../../../../src/inspect/flows/flow-store.js';
-import type { Flow } from '../../../../src/inspect/flows/flow.js';
+import { FlowStore, REDACTED, type FlowEvent } from '../../../../src/flows/flow-store.js';
+import type { Flow } from '../../../../src/flows/flow.js';
 import { body, makeFlow } from './make-flow.js';
 
 function events(store: FlowStore): { flow: FlowEvent[]; evicted: string[] } {

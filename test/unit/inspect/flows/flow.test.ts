@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BodyCapture, bodyAsUtf8, flowPath, flowUrl, headerValue, newFlowId } from '../../../../src/inspect/flows/flow.js';
+import { BodyCapture, bodyAsUtf8, flowPath, flowUrl, headerValue, newFlowId } from '../../../../src/flows/flow.js';
 import { makeFlow } from './make-flow.js';
 
 describe('BodyCapture', () => {

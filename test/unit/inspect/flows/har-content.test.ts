@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
-import { toHar, type HarEntry } from '../../../../src/inspect/flows/har.js';
+import { toHar, type HarEntry } from '../../../../src/flows/har.js';
 import { harErrors } from './har-validate.js';
 import { body, makeFlow } from './make-flow.js';
 

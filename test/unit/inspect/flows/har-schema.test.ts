@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { FlowStore, REDACTED } from '../../../../src/inspect/flows/flow-store.js';
-import type { Flow } from '../../../../src/inspect/flows/flow.js';
-import { toHar, type HarEntry } from '../../../../src/inspect/flows/har.js';
+import { FlowStore, REDACTED } from '../../../../src/flows/flow-store.js';
+import type { Flow } from '../../../../src/flows/flow.js';
+import { toHar, type HarEntry } from '../../../../src/flows/har.js';
 import { harErrors } from './har-validate.js';
 import { body, makeFlow, makeWebSocketFlow } from './make-flow.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { toHar } from '../../../../src/inspect/flows/har.js';
+import { toHar } from '../../../../src/flows/har.js';
 import { harErrors } from './har-validate.js';
 import { at, body, makeWebSocketFlow, wsMessage } from './make-flow.js';
 

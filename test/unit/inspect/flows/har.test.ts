@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { toHar } from '../../../../src/inspect/flows/har.js';
+import { toHar } from '../../../../src/flows/har.js';
 import { body, makeFlow } from './make-flow.js';
 
 describe('toHar', () => {

@@ -1,4 +1,4 @@
-import { BodyCapture, newFlowId, type CapturedBody, type Flow, type FlowWebSocket, type HeaderList, type WebSocketMessage } from '../../../../src/inspect/flows/flow.js';
+import { BodyCapture, newFlowId, type CapturedBody, type Flow, type FlowWebSocket, type HeaderList, type WebSocketMessage } from '../../../../src/flows/flow.js';
 
 export function body(data: string | Buffer, cap = 1 << 20): CapturedBody {
   const c = new BodyCapture(cap);

@@ -1,0 +1,89 @@
+import { VERSION } from '../version.js';
+import type { Server } from 'node:http';
+import { parseHostPort } from '../config/host-port.js';
+import type { Config, InspectConfig } from '../config/schema.js';
+import type { CaptureHook } from '../model/exchange.js';
+import { publishLifecycle } from '../model/channels.js';
+import { createUiServer } from '../ui/ui-server.js';
+import { expandHome, loadInspectCA } from './inspect-ca.js';
+import { flowCaptureHook } from '../inspect/flow-capture.js';
+import { FlowDb } from '../flows/flow-db.js';
+import { FlowStore } from '../flows/flow-store.js';
+import { createInterceptor, type Interceptor } from '../inspect/interceptor.js';
+import { LeafCache } from '../inspect/leaf-cache.js';
+import { isLoopbackHost, writeUiToken } from '../ui/ui-access.js';
+import { upstreamTrust } from '../inspect/upstream-tls.js';
+
+export interface InspectRuntime {
+  store: FlowStore;
+  capture: CaptureHook;
+  interceptor: Interceptor;
+  /** The UI server, not yet listening, and where it should listen; undefined with --ui off. */
+  ui: { server: Server; host: string; port: number } | undefined;
+  /** Extra fields for the "listening" line (never the token). */
+  detail: Record<string, unknown>;
+  /** Loud warnings to log at start (e.g. --insecure-upstream). */
+  warnings: string[];
+  /** After the drain: writes what the flows database still has pending and closes it. */
+  close(): Promise<void>;
+}
+
+
+/** Everything inspect mode adds to the pipeline: CA, leaf cache, interceptor, flow store, UI. */
+export async function prepareInspect(config: Config, instance: string): Promise<InspectRuntime> {
+  const cfg: InspectConfig = config.inspect!;
+  const ca = await loadInspectCA(cfg);
+  const store = new FlowStore({ maxFlows: cfg.maxFlows, maxBytes: cfg.maxFlowBytes, redact: cfg.redact });
+  const capture = flowCaptureHook(store, cfg.bodyCapBytes);
+  const interceptor = createInterceptor({
+    config,
+    leaves: new LeafCache(ca.issuer, cfg.leafCacheSize),
+    upstream: { trust: upstreamTrust(cfg.upstreamCa), insecure: cfg.insecureUpstream, timeoutMs: config.timeouts.connect },
+    passthrough: cfg.passthrough,
+    capture,
+    caCertFile: ca.certFile,
+  });
+  const detail: Record<string, unknown> = { ca_cert: ca.certFile };
+  let ui: InspectRuntime['ui'];
+  if (cfg.ui !== 'off') {
+    const at = parseHostPort(cfg.ui)!;
+    let token: string | undefined;
+    if (!isLoopbackHost(at.host)) {
+      const written = await writeUiToken(expandHome(cfg.caDir));
+      token = written.token;
+      detail.ui_token_file = written.file;
+    }
+    ui = { server: createUiServer({ store, caCertPem: ca.certPem, version: VERSION, token }), host: at.host, port: at.port };
+  }
+  const warnings: string[] = [];
+  if (cfg.insecureUpstream) {
+    warnings.push(
+      'INSECURE: --insecure-upstream is set: upstream TLS certificates are NOT verified, so anyone on the path can impersonate every destination; flows are marked upstreamVerified: false. Use --upstream-ca FILE instead.',
+    );
+  }
+  // Opened last, so that no earlier setup error leaves the file open (and locked).
+  const db = cfg.flowsDb === undefined ? undefined : await openFlowDb(expandHome(cfg.flowsDb), store, instance, detail, warnings);
+  return { store, capture, interceptor, ui, detail, warnings, close: async () => db?.close() };
+}
+
+async function openFlowDb(path: string, store: FlowStore, instance: string, detail: Record<string, unknown>, warnings: string[]): Promise<FlowDb> {
+  const db = await FlowDb.open(path, {
+    onWriteError: (err) =>
+      publishLifecycle({
+        instance,
+        event: 'warning',
+        detail: { reason: `cannot write to the flows database ${path} (${err.message}); flows stay in memory and the write is retried every few seconds` },
+      }),
+  });
+  try {
+    const restored = db.attach(store);
+    detail.flows_db = path;
+    detail.flows_db_driver = db.driver;
+    detail.flows_restored = restored.restored;
+    if (restored.unreadable > 0) warnings.push(`the flows database ${path} had ${restored.unreadable} unreadable flows; they were deleted`);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
+}

@@ -1,0 +1,37 @@
+import type { ClientIdentity } from './identity.js';
+import type { Destination } from './destination.js';
+
+export type Verdict = 'allow' | 'deny';
+export type Enforcement = 'enforce' | 'report';
+export type Phase = 'host' | 'ip';
+
+/** What policy said and why; a plain value that travels into the log line and the 403 body. */
+export interface Decision {
+  verdict: Verdict;
+  /** The rule that decided: a config rule id, "--allow[0]", "connect-ports", "private-address", "default". */
+  ruleId: string;
+  phase: Phase;
+  reason: string;
+  /** "report": the verdict is logged (as would-deny) but not enforced. */
+  enforcement: Enforcement;
+  /** How a denial is fixed; empty for allows. */
+  hint?: string;
+  /** Set once the name was resolved: the address the decision was about. */
+  address?: string;
+  /**
+   * A report-mode denial met on the way to this allow. It is what gets logged (as would-deny)
+   * once the request is finally allowed; never enforced.
+   */
+  reported?: Decision;
+  /** For inspect mode: what to do with an allowed TLS connection. */
+  inspect?: 'intercept' | 'passthrough';
+  /** For inspect mode: http1 holds an intercepted connection to HTTP/1.1 on both sides. */
+  alpn?: 'auto' | 'http1';
+}
+
+export interface RequestFacts {
+  dest: Destination;
+  identity: ClientIdentity;
+  /** CONNECT, or the method of an absolute-URI request. */
+  method: string;
+}

@@ -1,0 +1,64 @@
+import type { ExchangeCapture } from './exchange.js';
+import type { ProxyError } from './errors.js';
+import type { ClientIdentity } from './identity.js';
+import type { Decision } from './decision.js';
+
+export type RecordKind = 'connect' | 'http' | 'upgrade' | 'client_error' | 'tls_error';
+
+/**
+ * One canonical record per tunnel, per forwarded request and per refused connection. It is the
+ * only thing observers see: the log line, the metrics and (later) the flow store all read it.
+ */
+export interface ProxyRecord {
+  instance: string;
+  kind: RecordKind;
+  start: number;
+  client: string;
+  identity: ClientIdentity | undefined;
+  method: string | undefined;
+  /** host:port as requested (after normalisation). */
+  target: string | undefined;
+  /** For absolute-URI requests: scheme, host and path without the query (which may hold secrets). */
+  url: string | undefined;
+  /** ip:port actually dialed, or the parent proxy. */
+  resolved: string | undefined;
+  via: 'direct' | 'parent' | undefined;
+  decision: Decision | undefined;
+  status: number | undefined;
+  bytesUp: number;
+  bytesDown: number;
+  durationMs: number | undefined;
+  error: string | undefined;
+  errorDetail: string | undefined;
+}
+
+export function newRecord(instance: string, kind: RecordKind, client: string): ProxyRecord {
+  return {
+    instance,
+    kind,
+    start: performance.now(),
+    client,
+    identity: undefined,
+    method: undefined,
+    target: undefined,
+    url: undefined,
+    resolved: undefined,
+    via: undefined,
+    decision: undefined,
+    status: undefined,
+    bytesUp: 0,
+    bytesDown: 0,
+    durationMs: undefined,
+    error: undefined,
+    errorDetail: undefined,
+  };
+}
+
+/** The error that ended an exchange, as the log line and metrics read it (and the flow, in inspect mode). */
+export function markFailed(record: ProxyRecord, err: ProxyError, capture?: Pick<ExchangeCapture, 'fail'>): ProxyError {
+  record.status = err.spec.status;
+  record.error = err.code;
+  record.errorDetail = err.detail;
+  capture?.fail(err.code, err.message);
+  return err;
+}

@@ -1,0 +1,56 @@
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Agent } from 'undici';
+import type { Config } from '../config/schema.js';
+import type { Htpasswd } from '../identity/htpasswd.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import type { SelfAddresses } from '../policy/decide.js';
+import type { Decision } from '../model/decision.js';
+import type { NoProxyEntry } from '../upstream/no-proxy.js';
+import type { ParentProxy } from '../upstream/parent-proxy.js';
+import type { Destination } from '../model/destination.js';
+import type { CaptureHook } from '../model/exchange.js';
+import type { ProxyRecord } from '../model/record.js';
+
+/** Everything a connection handler needs, built once per proxy instance. */
+export interface ProxyContext {
+  instance: string;
+  config: Config;
+  policy: CompiledPolicy;
+  htpasswd: Htpasswd | undefined;
+  parent: ParentProxy | undefined;
+  noProxy: NoProxyEntry[];
+  self: SelfAddresses;
+  /** Pooled upstream connections for absolute-URI forwarding, keyed by dialed address. */
+  agent: Agent;
+  state: ProxyState;
+  /** Inspect mode: observes each HTTP exchange (plain and intercepted). Absent in forward/mtls. */
+  capture?: CaptureHook | undefined;
+  /** Inspect mode: the alternative hand-off to runTunnel for CONNECT. Absent in forward/mtls. */
+  intercept?: InterceptHandOff | undefined;
+}
+
+export interface ProxyState {
+  draining: boolean;
+  /** Open client connections, for the connection limit. */
+  connections: number;
+  /** Live tunnels, so a drain can wait for them and then end them. */
+  tunnels: Set<{ destroy(): void }>;
+}
+
+/** A CONNECT that policy allowed, dialed and answered with 200. */
+export interface HandOff {
+  client: Duplex;
+  upstream: Socket;
+  head: Buffer;
+  record: ProxyRecord;
+  dest: Destination;
+  /** Opens another connection to the same, already-decided address (after an upstream close). */
+  redial(): Promise<Socket>;
+}
+
+export interface InterceptHandOff {
+  /** False for passthrough hosts (flags or a rule's `inspect: passthrough`): those are tunnelled. */
+  wants(dest: Destination, decision: Decision | undefined): boolean;
+  run(ctx: ProxyContext, h: HandOff): Promise<void>;
+}
