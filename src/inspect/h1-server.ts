@@ -5,6 +5,7 @@ import { Client } from 'undici';
 import type { Config } from '../config/schema.js';
 import type { ExchangeCapture } from '../model/exchange.js';
 import { ProxyError } from '../model/errors.js';
+import { startConnectionTracking } from '../quirks/node-quirks.js';
 import { failExchange } from '../pipeline/fail.js';
 import { relay } from '../pipeline/forward-handler.js';
 import { forwardRequestHeaders, headerPairs } from '../pipeline/headers.js';
@@ -34,9 +35,8 @@ export function createH1Server(config: Config): H1Server {
     insecureHTTPParser: false,
     noDelay: true,
   });
-  // Node tracks connections (header deadlines, closeIdleConnections) from 'listening' on; this
-  // server is fed sockets with emit('connection') and never listens, so start the tracking here.
-  inner.emit('listening');
+  // Fed sockets with emit('connection'), never listening: see the quirk.
+  startConnectionTracking(inner);
   inner.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const entry = tunnels.get(req.socket);
     if (!entry) return void res.destroy();

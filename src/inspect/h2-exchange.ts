@@ -5,6 +5,7 @@ import { errorBody, ProxyError, proxyStatusHeader, toProxyError } from '../model
 import { publishRecord } from '../model/channels.js';
 import { markFailed, type ProxyRecord } from '../model/record.js';
 import { fieldPairs } from '../pipeline/headers.js';
+import { markServerHandshakeDone } from '../quirks/node-quirks.js';
 import { h2Forward, h2Trailers } from './h2-headers.js';
 import { captureExchange, exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
 
@@ -83,10 +84,7 @@ function upstreamSession(t: Tunnel, first: TLSSocket | undefined, limits: H2Limi
  */
 export function serveH2(t: Tunnel, secure: TLSSocket, first: TLSSocket | undefined, limits: H2Limits): http2.ServerHttp2Session {
   const upstream = upstreamSession(t, first, limits);
-  // Node clears secureConnecting only for sockets its own tls.Server accepted (nodejs/node#32958);
-  // on a TLSSocket built by hand it stays true after 'secure', and the HTTP/2 session would wait
-  // for a 'secureConnect' that a server socket never emits.
-  (secure as TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
+  markServerHandshakeDone(secure);
   const session = http2.performServerHandshake(secure, {
     maxSessionMemory: 10,
     settings: { maxConcurrentStreams: 100, maxHeaderListSize: limits.maxHeaderBytes, initialWindowSize: STREAM_WINDOW },

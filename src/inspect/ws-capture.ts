@@ -1,30 +1,13 @@
 import { finished, type Duplex, type Writable } from 'node:stream';
-import * as ws from 'ws';
 import type { ExchangeCapture } from '../model/exchange.js';
+import { wsInternals, type Deflate, type FrameReceiver } from '../quirks/node-quirks.js';
 
 /** A message larger than this is not reassembled for capture; the frames still pass untouched. */
 const MAX_CAPTURED_MESSAGE = 16 * 1024 * 1024;
 /** Parser input waiting on inflate beyond this means capture gives up rather than buffer more. */
 const MAX_PENDING = 8 * 1024 * 1024;
 
-/** The slice of ws's Receiver (a Writable) used here; the package's typings do not declare it. */
-interface FrameReceiver {
-  write(chunk: Buffer): boolean;
-  end(): void;
-  writableLength: number;
-  on(event: 'message', cb: (data: Buffer, isBinary: boolean) => void): this;
-  on(event: 'conclude', cb: (code: number, reason: Buffer) => void): this;
-  on(event: 'ping' | 'pong', cb: (data: Buffer) => void): this;
-  on(event: 'error', cb: (err: Error) => void): this;
-}
-type ReceiverCtor = new (options: Record<string, unknown>) => FrameReceiver;
-interface Deflate {
-  accept(configurations: unknown[]): unknown;
-  cleanup(): void;
-}
-type DeflateCtor = new (options: Record<string, unknown>) => Deflate;
-// ws exports its frame parser and deflate extension (wrapper.mjs), its typings do not.
-const { Receiver, PerMessageDeflate } = ws as unknown as { Receiver: ReceiverCtor; PerMessageDeflate: DeflateCtor };
+const { Receiver, PerMessageDeflate } = wsInternals;
 
 /**
  * Tees the bytes of an upgraded WebSocket connection into ws's frame parser, one per direction,

@@ -7,6 +7,7 @@ import type { DestinationStream } from 'pino';
 import { Agent } from 'undici';
 import { createAdminServer } from '../control/admin-server.js';
 import { parseHostPort } from '../config/host-port.js';
+import { underlyingSocket } from '../quirks/node-quirks.js';
 import type { Config } from '../config/schema.js';
 import { Htpasswd } from '../identity/htpasswd.js';
 import { createProxyServer, type ListenerSpec } from '../listeners/create-server.js';
@@ -132,7 +133,7 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
       // A client that connects and leaves without a word is not worth a log line.
       if (err.code === 'ECONNRESET' && !verify && socket.bytesWritten === 0) return;
       // A refused socket has already lost its peer address; the TCP socket under it still has it.
-      const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
+      const raw = underlyingSocket(socket);
       const record = newRecord(instance, 'tls_error', clientAddress(socket.remoteAddress ? socket : (raw ?? socket)));
       record.error = 'tls_handshake';
       record.errorDetail = tlsFailureReason(err, verify);

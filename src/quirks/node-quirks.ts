@@ -1,0 +1,58 @@
+/**
+ * Every place egresskit relies on behaviour of Node.js (or a dependency) that is not public API,
+ * or works around a bug in it. Each quirk names the behaviour and has a test in
+ * test/unit/quirks/ that fails on the first Node version where the quirk stops holding, so it
+ * is removed then rather than left to rot. Nothing else in src/ touches these internals.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import * as ws from 'ws';
+
+/**
+ * Node's HTTP server starts its connection bookkeeping (header and request deadlines,
+ * closeIdleConnections) in its 'listening' handler (lib/_http_server.js, setupConnectionsTracking).
+ * A server that is fed sockets with emit('connection') and never listens (the HTTP server behind
+ * a TLS front, the HTTP/1.1 server inside interception) would never time out a silent client.
+ * Emitting 'listening' once starts the tracking; the server still binds nothing.
+ */
+export function startConnectionTracking(server: HttpServer): void {
+  server.emit('listening');
+}
+
+/**
+ * A TLS socket refused during its handshake has lost its peer address; the TCP socket under it
+ * (the undocumented `_parent`) still has it.
+ */
+export function underlyingSocket(socket: TLSSocket): Socket | undefined {
+  return (socket as TLSSocket & { _parent?: Socket })._parent;
+}
+
+/**
+ * Node clears `secureConnecting` only for sockets its own tls.Server accepted (nodejs/node#32958
+ * made it a property); on a TLSSocket built by hand it stays true after 'secure', and
+ * http2.performServerHandshake would wait for a 'secureConnect' a server socket never emits.
+ */
+export function markServerHandshakeDone(socket: TLSSocket): void {
+  (socket as TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
+}
+
+/** The slice of ws's Receiver (a Writable) used for capture. */
+export interface FrameReceiver {
+  write(chunk: Buffer): boolean;
+  end(): void;
+  writableLength: number;
+  on(event: 'message', cb: (data: Buffer, isBinary: boolean) => void): this;
+  on(event: 'conclude', cb: (code: number, reason: Buffer) => void): this;
+  on(event: 'ping' | 'pong', cb: (data: Buffer) => void): this;
+  on(event: 'error', cb: (err: Error) => void): this;
+}
+export type ReceiverCtor = new (options: Record<string, unknown>) => FrameReceiver;
+export interface Deflate {
+  accept(configurations: unknown[]): unknown;
+  cleanup(): void;
+}
+export type DeflateCtor = new (options: Record<string, unknown>) => Deflate;
+
+/** ws exports its frame parser and deflate extension (wrapper.mjs); its typings do not declare them. */
+export const wsInternals = ws as unknown as { Receiver: ReceiverCtor; PerMessageDeflate: DeflateCtor };
