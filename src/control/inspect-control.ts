@@ -9,15 +9,14 @@ import { expandHome, loadInspectCA } from './inspect-ca.js';
 import { flowCaptureHook } from '../inspect/flow-capture.js';
 import { FlowDb } from '../flows/flow-db.js';
 import { FlowStore } from '../flows/flow-store.js';
-import { createInterceptor, type Interceptor } from '../inspect/interceptor.js';
-import { LeafCache } from '../inspect/leaf-cache.js';
+import type { InterceptionCA } from '../inspect/interception.js';
 import { isLoopbackHost, writeUiToken } from '../ui/ui-access.js';
-import { upstreamTrust } from '../inspect/upstream-tls.js';
 
 export interface InspectRuntime {
   store: FlowStore;
   capture: CaptureHook;
-  interceptor: Interceptor;
+  /** What interception (in the data plane) mints leaves with, and the CA file its hints name. */
+  ca: InterceptionCA;
   /** The UI server, not yet listening, and where it should listen; undefined with --ui off. */
   ui: { server: Server; host: string; port: number } | undefined;
   /** Extra fields for the "listening" line (never the token). */
@@ -29,20 +28,12 @@ export interface InspectRuntime {
 }
 
 
-/** Everything inspect mode adds to the pipeline: CA, leaf cache, interceptor, flow store, UI. */
+/** The control plane's part of inspect mode: CA bootstrap, flow store (and database), capture hook, UI. */
 export async function prepareInspect(config: Config, instance: string): Promise<InspectRuntime> {
   const cfg: InspectConfig = config.inspect!;
   const ca = await loadInspectCA(cfg);
   const store = new FlowStore({ maxFlows: cfg.maxFlows, maxBytes: cfg.maxFlowBytes, redact: cfg.redact });
   const capture = flowCaptureHook(store, cfg.bodyCapBytes);
-  const interceptor = createInterceptor({
-    config,
-    leaves: new LeafCache(ca.issuer, cfg.leafCacheSize),
-    upstream: { trust: upstreamTrust(cfg.upstreamCa), insecure: cfg.insecureUpstream, timeoutMs: config.timeouts.connect },
-    passthrough: cfg.passthrough,
-    capture,
-    caCertFile: ca.certFile,
-  });
   const detail: Record<string, unknown> = { ca_cert: ca.certFile };
   let ui: InspectRuntime['ui'];
   if (cfg.ui !== 'off') {
@@ -63,7 +54,7 @@ export async function prepareInspect(config: Config, instance: string): Promise<
   }
   // Opened last, so that no earlier setup error leaves the file open (and locked).
   const db = cfg.flowsDb === undefined ? undefined : await openFlowDb(expandHome(cfg.flowsDb), store, instance, detail, warnings);
-  return { store, capture, interceptor, ui, detail, warnings, close: async () => db?.close() };
+  return { store, capture, ca: { issuer: ca.issuer, certFile: ca.certFile }, ui, detail, warnings, close: async () => db?.close() };
 }
 
 async function openFlowDb(path: string, store: FlowStore, instance: string, detail: Record<string, unknown>, warnings: string[]): Promise<FlowDb> {

@@ -19,6 +19,10 @@ export const F = {
   bytesUp: 'bytes_up',
   bytesDown: 'bytes_down',
   durationMs: 'duration_ms',
+  dnsMs: 'dns_ms',
+  connectMs: 'connect_ms',
+  tlsMs: 'tls_ms',
+  ttfbMs: 'ttfb_ms',
   error: 'error',
   errorDetail: 'error_detail',
 } as const;

@@ -46,6 +46,10 @@ export function recordLine(r: ProxyRecord): Record<string, unknown> {
     [F.bytesUp]: r.bytesUp,
     [F.bytesDown]: r.bytesDown,
     [F.durationMs]: r.durationMs ?? null,
+    [F.dnsMs]: r.phases.dnsMs ?? null,
+    [F.connectMs]: r.phases.connectMs ?? null,
+    [F.tlsMs]: r.phases.tlsMs ?? null,
+    [F.ttfbMs]: r.phases.ttfbMs ?? null,
     [F.error]: r.error ?? null,
     [F.errorDetail]: r.errorDetail ?? null,
   };

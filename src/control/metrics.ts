@@ -1,6 +1,17 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { recordChannel, tunnelChannel, type TunnelEvent } from '../model/channels.js';
+import { isErrorCode } from '../model/errors.js';
 import type { ProxyRecord } from '../model/record.js';
+
+/** The label values of every egresskit metric, as closed sets: a test enumerates them. */
+export const RECORD_KINDS = ['connect', 'http', 'upgrade', 'client_error', 'tls_error'] as const satisfies ReadonlyArray<ProxyRecord['kind']>;
+export const DECISION_LABELS = ['allow', 'deny', 'would-deny', 'none'] as const;
+export const PHASE_LABELS = ['dns', 'connect', 'tls', 'ttfb'] as const;
+
+/** An HTTP status as a label: three digits, or 0 when there was none (a closed set of at most 1000). */
+function statusLabel(status: number | undefined): string {
+  return status !== undefined && Number.isInteger(status) && status >= 100 && status <= 999 ? String(status) : '0';
+}
 
 /**
  * Prometheus metrics for one proxy instance. Labels are small closed sets (kind, decision,
@@ -40,16 +51,30 @@ export function attachMetrics(instance: string, mode: string): { registry: Regis
     buckets: [0.005, 0.025, 0.1, 0.5, 1, 5, 30, 120, 600, 3600],
     registers: [registry],
   });
+  const phases = new Histogram({
+    name: 'egresskit_phase_seconds',
+    help: 'Time spent in each phase of a connection: dns, connect (TCP or parent CONNECT), tls (upstream handshake, inspect), ttfb (start to first response byte).',
+    labelNames: ['phase'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
   const onRecord = (msg: unknown) => {
     const r = msg as ProxyRecord;
     if (r.instance !== instance) return;
     const d = r.decision;
     const decision = !d ? 'none' : d.verdict === 'deny' && d.enforcement === 'report' ? 'would-deny' : d.verdict;
-    requests.inc({ kind: r.kind, decision, status: String(r.status ?? 0) });
+    const kind = (RECORD_KINDS as readonly string[]).includes(r.kind) ? r.kind : 'client_error';
+    requests.inc({ kind, decision, status: statusLabel(r.status) });
     if (r.bytesUp) bytes.inc({ direction: 'up' }, r.bytesUp);
     if (r.bytesDown) bytes.inc({ direction: 'down' }, r.bytesDown);
-    if (r.error) errors.inc({ code: r.error });
-    if (r.durationMs !== undefined) duration.observe({ kind: r.kind }, r.durationMs / 1000);
+    // The type already closes the set; a value from outside it (a library user's own publisher) counts as internal.
+    if (r.error) errors.inc({ code: isErrorCode(r.error) ? r.error : 'internal' });
+    if (r.durationMs !== undefined) duration.observe({ kind }, r.durationMs / 1000);
+    const p = r.phases;
+    if (p.dnsMs !== undefined) phases.observe({ phase: 'dns' }, p.dnsMs / 1000);
+    if (p.connectMs !== undefined) phases.observe({ phase: 'connect' }, p.connectMs / 1000);
+    if (p.tlsMs !== undefined) phases.observe({ phase: 'tls' }, p.tlsMs / 1000);
+    if (p.ttfbMs !== undefined) phases.observe({ phase: 'ttfb' }, p.ttfbMs / 1000);
   };
   const onTunnel = (msg: unknown) => {
     const e = msg as TunnelEvent;

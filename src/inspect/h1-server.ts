@@ -3,10 +3,13 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { Client } from 'undici';
 import type { Config } from '../config/schema.js';
-import type { ExchangeCapture } from '../model/exchange.js';
 import { ProxyError } from '../model/errors.js';
 import { startConnectionTracking } from '../quirks/node-quirks.js';
-import { failExchange } from '../pipeline/fail.js';
+import { writeResponseError } from '../pipeline/respond.js';
+import { runPipeline } from '../pipeline/run.js';
+import { answerParseError } from '../pipeline/client-error.js';
+import { exchangeEntry } from './exchange-entry.js';
+import type { Entry } from '../pipeline/entry.js';
 import { relay } from '../pipeline/forward-handler.js';
 import { forwardRequestHeaders, headerPairs } from '../pipeline/headers.js';
 import { captureExchange, exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
@@ -47,9 +50,15 @@ export function createH1Server(config: Config): H1Server {
     if (!entry) return void socket.destroy();
     relayUpgrade(entry.t, req, socket, head);
   });
-  inner.on('clientError', (_err: Error, socket: Duplex) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    setTimeout(() => socket.destroy(), 1000).unref();
+  // A request inside the tunnel that the parser refused: answered and recorded as on the proxy's own port.
+  inner.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const entry = tunnels.get(socket);
+    if (!entry) return void socket.destroy();
+    answerParseError(entry.t.ctx, err, socket, () => {
+      const record = exchangeRecord(entry.t, undefined);
+      record.kind = 'client_error';
+      return record;
+    });
   });
 
   function upstreamClient(t: Tunnel, first: TLSSocket | undefined): Client {
@@ -74,28 +83,33 @@ export function createH1Server(config: Config): H1Server {
   }
 
   function onRequest(t: Tunnel, upstream: Client, req: IncomingMessage, res: ServerResponse): void {
-    const { ctx } = t;
     const record = exchangeRecord(t, req.method);
-    let capture: ExchangeCapture | undefined;
-    try {
-      const target = req.url ?? '/';
-      let path = target;
-      if (!target.startsWith('/') && target !== '*') {
-        const u = URL.canParse(target) ? new URL(target) : undefined;
-        if (!u || !sameAuthority(u.host, t)) throw new ProxyError('misdirected', `request target ${target.slice(0, 100)} inside a tunnel to ${t.authority}`);
-        path = `${u.pathname}${u.search}`;
-      }
-      record.url = exchangeUrl(t, path);
-      capture = captureExchange(t, record, path, `HTTP/${req.httpVersion}`, headerPairs(req.rawHeaders));
-      const host = req.headers.host;
-      if (host !== undefined && !sameAuthority(host, t)) {
-        throw new ProxyError('misdirected', `Host ${JSON.stringify(host.slice(0, 100))} inside a tunnel to ${t.authority}`);
-      }
-      const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, t.authority);
-      relay(ctx, req, res, record, { parent: undefined, origin: t.origin, path, headers, dispatcher: upstream, dest: t.dest }, capture);
-    } catch (err) {
-      failExchange(ctx, res, record, err, capture);
-    }
+    let path = req.url ?? '/';
+    const entry: Entry<Client> = exchangeEntry<Client>(t, record, {
+      checkTarget: () => {
+        const target = req.url ?? '/';
+        if (!target.startsWith('/') && target !== '*') {
+          const u = URL.canParse(target) ? new URL(target) : undefined;
+          if (!u || !sameAuthority(u.host, t)) throw new ProxyError('misdirected', `request target ${target.slice(0, 100)} inside a tunnel to ${t.authority}`);
+          path = `${u.pathname}${u.search}`;
+        }
+        record.url = exchangeUrl(t, path);
+        entry.capture = captureExchange(t, record, path, `HTTP/${req.httpVersion}`, headerPairs(req.rawHeaders));
+        const host = req.headers.host;
+        if (host !== undefined && !sameAuthority(host, t)) {
+          throw new ProxyError('misdirected', `Host ${JSON.stringify(host.slice(0, 100))} inside a tunnel to ${t.authority}`);
+        }
+      },
+      dial: () => (t.upstreamError ? Promise.reject(t.upstreamError) : Promise.resolve(upstream)),
+      clientGone: () => req.socket.destroyed,
+      close: () => undefined,
+      reply: (err) => writeResponseError(res, err, config.auth.realm),
+      handOff: (client): Promise<void> => {
+        const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, t.authority);
+        return relay(req, res, record, { parent: undefined, origin: t.origin, path, headers, dispatcher: client }, entry.capture);
+      },
+    });
+    void runPipeline(t.ctx, entry);
   }
 
   return {

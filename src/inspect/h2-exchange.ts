@@ -2,10 +2,13 @@ import * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { ExchangeCapture } from '../model/exchange.js';
 import { errorBody, ProxyError, proxyStatusHeader, toProxyError } from '../model/errors.js';
-import { publishRecord } from '../model/channels.js';
+import { notePhase } from '../model/channels.js';
 import { markFailed, type ProxyRecord } from '../model/record.js';
 import { fieldPairs } from '../pipeline/headers.js';
 import { markServerHandshakeDone } from '../quirks/node-quirks.js';
+import type { Entry } from '../pipeline/entry.js';
+import { runPipeline } from '../pipeline/run.js';
+import { exchangeEntry } from './exchange-entry.js';
 import { h2Forward, h2Trailers } from './h2-headers.js';
 import { captureExchange, exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuthority, type Tunnel } from './tunnel.js';
 
@@ -113,58 +116,81 @@ function onStream(
   record.url = exchangeUrl(t, path);
   const requestEnded = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
   const capture: ExchangeCapture | undefined = captureExchange(t, record, path, 'HTTP/2', fieldPairs(headers));
-
-  let done = false;
-  let up: http2.ClientHttp2Stream | undefined;
-
-  const finish = () => {
-    if (done) return false;
-    done = true;
-    publishRecord(record);
-    return true;
-  };
-  const fail = (err: unknown) => {
-    if (done) return;
-    const e = markFailed(record, toProxyError(err, record.resolved), capture);
-    finish();
-    up?.close(NGHTTP2_CANCEL);
-    if (stream.destroyed || stream.closed) return;
-    if (stream.headersSent) {
-      stream.close(NGHTTP2_INTERNAL_ERROR);
-      return;
-    }
-    stream.respond({ ':status': e.spec.status, 'content-type': 'text/plain; charset=utf-8', 'proxy-status': proxyStatusHeader(e) });
-    stream.end(errorBody(e));
-  };
-
   stream.on('error', () => undefined);
-  stream.once('close', () => {
-    if (done) return;
-    record.error ??= 'client_gone';
-    capture?.fail(record.error, 'the client reset the stream before the response was complete');
-    up?.close(NGHTTP2_CANCEL);
-    finish();
+  const entry: Entry<http2.ClientHttp2Session> = exchangeEntry<http2.ClientHttp2Session>(t, record, {
+    checkTarget: () => {
+      if (method === 'CONNECT') throw new ProxyError('bad_request', 'CONNECT inside an intercepted HTTP/2 tunnel is not supported');
+      const authority = headers[':authority'] ?? headers.host;
+      if (authority !== undefined && !sameAuthority(authority, t)) {
+        throw new ProxyError('misdirected', `:authority ${JSON.stringify(authority.slice(0, 100))} inside a tunnel to ${t.authority}`);
+      }
+      if (requestEnded) capture?.requestEnd();
+    },
+    dial: () => (t.upstreamError ? Promise.reject(t.upstreamError) : upstream()),
+    clientGone: () => stream.destroyed || stream.closed,
+    close: () => undefined,
+    reply: (e) => {
+      if (stream.destroyed || stream.closed) return;
+      if (stream.headersSent) return void stream.close(NGHTTP2_INTERNAL_ERROR);
+      stream.respond({ ':status': e.spec.status, 'content-type': 'text/plain; charset=utf-8', 'proxy-status': proxyStatusHeader(e) });
+      stream.end(errorBody(e));
+    },
+    handOff: (session) => relayExchange(t, upstream, session, stream, headers, requestEnded, record, capture),
   });
+  entry.capture = capture;
+  void runPipeline(t.ctx, entry);
+}
 
-  if (t.upstreamError) return fail(t.upstreamError);
-  if (method === 'CONNECT') return fail(new ProxyError('bad_request', 'CONNECT inside an intercepted HTTP/2 tunnel is not supported'));
-  const authority = headers[':authority'] ?? headers.host;
-  if (authority !== undefined && !sameAuthority(authority, t)) {
-    return fail(new ProxyError('misdirected', `:authority ${JSON.stringify(authority.slice(0, 100))} inside a tunnel to ${t.authority}`));
-  }
-  if (requestEnded) capture?.requestEnd();
-
-  const start = (retry: boolean) =>
-    upstream()
-      .then((session) => {
-        if (done) return;
-        // A stream refused by a session the destination is closing was not processed (RFC 9113
-        // section 8.7): a request without a body is sent once more, over a new session.
-        const onRefused = retry && requestEnded ? () => start(false) : undefined;
-        relayStream(t, session, stream, headers, requestEnded, record, capture, fail, finish, (s) => (up = s), onRefused);
-      })
-      .catch(fail);
-  void start(true);
+/**
+ * Relays one stream; settles when it is over. Rejects only while nothing was sent to the
+ * client (the pipeline answers then); later failures reset the stream and are noted on the record.
+ */
+function relayExchange(
+  t: Tunnel,
+  upstream: UpstreamSession,
+  first: http2.ClientHttp2Session,
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  requestEnded: boolean,
+  record: ProxyRecord,
+  capture: ExchangeCapture | undefined,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    let up: http2.ClientHttp2Stream | undefined;
+    const finish = () => {
+      if (done) return false;
+      done = true;
+      resolve();
+      return true;
+    };
+    const fail = (err: unknown) => {
+      if (done) return;
+      up?.close(NGHTTP2_CANCEL);
+      if (!stream.headersSent && !stream.destroyed && !stream.closed) {
+        done = true;
+        return reject(err);
+      }
+      markFailed(record, toProxyError(err, record.resolved), capture);
+      if (!stream.destroyed && !stream.closed) stream.close(NGHTTP2_INTERNAL_ERROR);
+      finish();
+    };
+    stream.once('close', () => {
+      if (done) return;
+      record.error ??= 'client_gone';
+      capture?.fail(record.error, 'the client reset the stream before the response was complete');
+      up?.close(NGHTTP2_CANCEL);
+      finish();
+    });
+    const start = (session: http2.ClientHttp2Session, retry: boolean) => {
+      if (done) return;
+      // A stream refused by a session the destination is closing was not processed (RFC 9113
+      // section 8.7): a request without a body is sent once more, over a new session.
+      const onRefused = retry && requestEnded ? () => void upstream().then((s) => start(s, false), fail) : undefined;
+      relayStream(t, session, stream, headers, requestEnded, record, capture, fail, finish, (s) => (up = s), onRefused);
+    };
+    start(first, true);
+  });
 }
 
 function relayStream(
@@ -213,6 +239,7 @@ function relayStream(
     if (stream.destroyed || stream.closed) return;
     const status = Number(h[':status']);
     record.status = status;
+    notePhase(record, 'ttfb', record.start);
     capture?.responseStart(status, '', fieldPairs(h));
     const ended = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     stream.respond(h2Forward(h, { via: true }), { endStream: ended, waitForTrailers: !ended });

@@ -6,8 +6,8 @@ import type { Config } from '../config/schema.js';
 import type { HandOff, InterceptHandOff, ProxyContext } from '../pipeline/context.js';
 import type { CaptureHook } from '../model/exchange.js';
 import { formatHostPort, type Destination } from '../model/destination.js';
-import { toProxyError } from '../model/errors.js';
-import { publishRecord, publishTunnel } from '../model/channels.js';
+import { toProxyError, type ErrorCode } from '../model/errors.js';
+import { notePhase, publishTunnel } from '../model/channels.js';
 import { runTunnel } from '../pipeline/run-tunnel.js';
 import type { Decision } from '../model/decision.js';
 import { compileHostPattern, matchesAddress, matchesName, type HostPattern } from '../policy/patterns.js';
@@ -75,12 +75,11 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
   const h2Sessions = new Set<ServerHttp2Session>();
   const h2Limits = { maxHeaderBytes: config.limits.maxHeaderBytes, idleMs: config.timeouts.idle };
 
-  function giveUp(h: HandOff, error: string, detail: string): void {
+  function giveUp(h: HandOff, error: ErrorCode, detail: string): void {
     h.record.error ??= error;
     h.record.errorDetail ??= detail;
     h.upstream.destroy();
     h.client.destroy();
-    publishRecord(h.record);
   }
 
   async function run(ctx: ProxyContext, h: HandOff): Promise<void> {
@@ -108,9 +107,10 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
       authority: dest.port === 443 ? (isIP(dest.host) === 6 ? `[${dest.host}]` : dest.host) : formatHostPort(dest.host, dest.port),
       origin: `https://${formatHostPort(dest.host, dest.port)}`,
       record,
+      route: { dest, hops: [h.hop] },
       tls,
       upstreamError: undefined,
-      connectUpstream: (alpn) => h.redial().then((socket) => connectUpstreamTls(socket, dest, upstreamOptions, alpn)),
+      connectUpstream: (alpn) => h.redial().then((conn) => connectUpstreamTls(conn.socket, dest, upstreamOptions, alpn)),
     };
     const sniMismatch = sni !== undefined && sniHost !== dest.host;
     const http1Only = record.decision?.alpn === 'http1' || matches(http1Hosts, dest.host, dest.hostKind);
@@ -119,7 +119,9 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
     if (sniMismatch) h.upstream.destroy();
     else {
       try {
-        upstreamTls = await connectUpstreamTls(h.upstream, dest, upstreamOptions, offer);
+        const started = performance.now();
+        upstreamTls = await connectUpstreamTls(h.upstream.socket, dest, upstreamOptions, offer);
+        notePhase(record, 'tls', started);
       } catch (err) {
         // The client still gets its TLS session: each request is answered 502 with the reason.
         tunnel.upstreamError = toProxyError(err, formatHostPort(dest.host, dest.port));
@@ -173,7 +175,7 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
     });
     secure.on('error', (err: NodeJS.ErrnoException) => {
       if (established) {
-        record.error ??= err.code ?? 'client_error';
+        record.error ??= 'client_reset';
         return;
       }
       if (sniRefused !== undefined) {
@@ -194,7 +196,6 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
     const raw = client as Duplex & { bytesRead?: number; bytesWritten?: number };
     record.bytesUp = raw.bytesRead ?? 0;
     record.bytesDown = raw.bytesWritten ?? 0;
-    publishRecord(record);
   }
 
   return {

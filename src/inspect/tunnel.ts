@@ -1,5 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import type { ProxyContext } from '../pipeline/context.js';
+import type { Route } from '../pipeline/entry.js';
 import type { ExchangeCapture, HeaderPairs } from '../model/exchange.js';
 import { parseAuthority, type Destination } from '../model/destination.js';
 import type { ProxyError } from '../model/errors.js';
@@ -21,6 +22,8 @@ export interface Tunnel {
   origin: string;
   /** The tunnel's own record (kind connect); exchanges copy its who/where fields. */
   record: ProxyRecord;
+  /** Decided for the CONNECT: every exchange inside goes to this address, policy is not asked again. */
+  route: Route;
   tls: TunnelTls;
   /** Set when the upstream TLS handshake made before answering the client failed: every exchange gets it as a 502. */
   upstreamError: ProxyError | undefined;

@@ -1,5 +1,5 @@
 import diagnostics_channel from 'node:diagnostics_channel';
-import type { ProxyRecord } from './record.js';
+import type { Phase, ProxyRecord } from './record.js';
 
 /**
  * The core publishes; observers (log, metrics, flow store, a user's own code) subscribe. Names
@@ -9,6 +9,34 @@ import type { ProxyRecord } from './record.js';
 export const recordChannel = diagnostics_channel.channel('egresskit:record');
 export const tunnelChannel = diagnostics_channel.channel('egresskit:tunnel');
 export const lifecycleChannel = diagnostics_channel.channel('egresskit:lifecycle');
+
+/**
+ * One channel per phase, as undici's undici:client:* channels: an observer (a tracer, a test)
+ * sees each phase as it completes, with the record it belongs to (not yet final).
+ */
+export const phaseChannels: Record<Phase, diagnostics_channel.Channel> = {
+  dns: diagnostics_channel.channel('egresskit:phase:dns'),
+  connect: diagnostics_channel.channel('egresskit:phase:connect'),
+  tls: diagnostics_channel.channel('egresskit:phase:tls'),
+  ttfb: diagnostics_channel.channel('egresskit:phase:ttfb'),
+};
+
+export interface PhaseEvent {
+  instance: string;
+  phase: Phase;
+  ms: number;
+  record: ProxyRecord;
+}
+
+const PHASE_FIELD = { dns: 'dnsMs', connect: 'connectMs', tls: 'tlsMs', ttfb: 'ttfbMs' } as const;
+
+/** Notes how long a phase took (since `since`, a performance.now() value) on the record and publishes it. */
+export function notePhase(record: ProxyRecord, phase: Phase, since: number): void {
+  const ms = Math.round((performance.now() - since) * 100) / 100;
+  record.phases[PHASE_FIELD[phase]] = ms;
+  const channel = phaseChannels[phase];
+  if (channel.hasSubscribers) channel.publish({ instance: record.instance, phase, ms, record } satisfies PhaseEvent);
+}
 
 export interface TunnelEvent {
   instance: string;

@@ -1,5 +1,6 @@
 import type { ClientIdentity } from './identity.js';
 import type { Destination } from './destination.js';
+import type { ErrorCode } from './error-table.js';
 
 export type Verdict = 'allow' | 'deny';
 export type Enforcement = 'enforce' | 'report';
@@ -11,6 +12,12 @@ export interface Decision {
   /** The rule that decided: a config rule id, "--allow[0]", "connect-ports", "private-address", "default". */
   ruleId: string;
   phase: Phase;
+  /**
+   * The error code of a denial made by a built-in guard (address_denied, port_denied,
+   * loop_denied); a rule's denial has none and is policy_denied. A rule id is a user's name and
+   * never picks a code, so a rule called "self" is not a proxy loop.
+   */
+  code?: ErrorCode;
   reason: string;
   /** "report": the verdict is logged (as would-deny) but not enforced. */
   enforcement: Enforcement;

@@ -51,6 +51,12 @@ const ERRNO: Record<string, ErrorCode> = {
   HPE_INVALID_STATUS: 'upstream_failed',
 };
 
+/** An error on a socket to the destination (a live tunnel, a relayed body), by errno alone. */
+export function socketErrorCode(err: { code?: unknown } | null | undefined): ErrorCode {
+  const code = err?.code;
+  return (typeof code === 'string' && ERRNO[code]) || 'connect_reset';
+}
+
 /** Maps any thrown value to a ProxyError; `where` (an address) goes into the detail. */
 export function toProxyError(err: unknown, where?: string, depth = 0): ProxyError {
   if (err instanceof ProxyError) return err;

@@ -1,5 +1,6 @@
 import type { ExchangeCapture } from './exchange.js';
 import type { ProxyError } from './errors.js';
+import type { ErrorCode } from './error-table.js';
 import type { ClientIdentity } from './identity.js';
 import type { Decision } from './decision.js';
 
@@ -28,9 +29,25 @@ export interface ProxyRecord {
   bytesUp: number;
   bytesDown: number;
   durationMs: number | undefined;
-  error: string | undefined;
+  /** Milliseconds each phase took; a phase that did not happen (a reused connection, a parent proxy's own lookup) is absent. */
+  phases: PhaseTimings;
+  /** How the exchange failed, from the one error table; undefined when it did not. */
+  error: ErrorCode | undefined;
   errorDetail: string | undefined;
 }
+
+export interface PhaseTimings {
+  /** Resolving the destination's name. */
+  dnsMs?: number;
+  /** The TCP connection to the destination (or the CONNECT through the parent proxy). */
+  connectMs?: number;
+  /** The TLS handshake with the destination (interception). */
+  tlsMs?: number;
+  /** From the record's start to the destination's first response byte. */
+  ttfbMs?: number;
+}
+
+export type Phase = 'dns' | 'connect' | 'tls' | 'ttfb';
 
 export function newRecord(instance: string, kind: RecordKind, client: string): ProxyRecord {
   return {
@@ -49,6 +66,7 @@ export function newRecord(instance: string, kind: RecordKind, client: string): P
     bytesUp: 0,
     bytesDown: 0,
     durationMs: undefined,
+    phases: {},
     error: undefined,
     errorDetail: undefined,
   };

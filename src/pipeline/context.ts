@@ -1,6 +1,4 @@
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Agent } from 'undici';
 import type { Config } from '../config/schema.js';
 import type { Htpasswd } from '../identity/htpasswd.js';
 import type { CompiledPolicy } from '../policy/compile.js';
@@ -8,9 +6,12 @@ import type { SelfAddresses } from '../policy/decide.js';
 import type { Decision } from '../model/decision.js';
 import type { NoProxyEntry } from '../upstream/no-proxy.js';
 import type { ParentProxy } from '../upstream/parent-proxy.js';
+import type { AddressPools } from '../upstream/address-pools.js';
+import type { UpstreamConnection } from '../upstream/connection.js';
 import type { Destination } from '../model/destination.js';
 import type { CaptureHook } from '../model/exchange.js';
 import type { ProxyRecord } from '../model/record.js';
+import type { Hop } from './entry.js';
 
 /** Everything a connection handler needs, built once per proxy instance. */
 export interface ProxyContext {
@@ -22,7 +23,7 @@ export interface ProxyContext {
   noProxy: NoProxyEntry[];
   self: SelfAddresses;
   /** Pooled upstream connections for absolute-URI forwarding, keyed by dialed address. */
-  agent: Agent;
+  pools: AddressPools;
   state: ProxyState;
   /** Inspect mode: observes each HTTP exchange (plain and intercepted). Absent in forward/mtls. */
   capture?: CaptureHook | undefined;
@@ -41,12 +42,14 @@ export interface ProxyState {
 /** A CONNECT that policy allowed, dialed and answered with 200. */
 export interface HandOff {
   client: Duplex;
-  upstream: Socket;
+  upstream: UpstreamConnection;
   head: Buffer;
   record: ProxyRecord;
   dest: Destination;
+  /** The decided address (or parent) the upstream goes to; exchanges inside the tunnel reuse it. */
+  hop: Hop;
   /** Opens another connection to the same, already-decided address (after an upstream close). */
-  redial(): Promise<Socket>;
+  redial(): Promise<UpstreamConnection>;
 }
 
 export interface InterceptHandOff {

@@ -1,28 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { ParentProxy } from '../upstream/parent-proxy.js';
-import { absoluteTarget } from './absolute-target.js';
-import { clientAddress } from './admission.js';
-import type { ProxyContext } from './context.js';
 import type { ExchangeCapture } from '../model/exchange.js';
-import { formatHostPort } from '../model/destination.js';
 import { ProxyError, toProxyError } from '../model/errors.js';
-import { publishRecord } from '../model/channels.js';
-import { failExchange } from './fail.js';
-import { fieldPairs, forwardRequestHeaders, forwardResponseHeaders, headerPairs } from './headers.js';
-import { newRecord, type ProxyRecord } from '../model/record.js';
-import { route } from './route.js';
-
-/** Absolute-URI requests (GET http://host/path): plain-HTTP forwarding with pooled upstreams. */
-export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
-  const record = newRecord(ctx.instance, 'http', clientAddress(req.socket));
-  record.method = req.method;
-  prepare(ctx, req, record).then(
-    (target) => relay(ctx, req, res, record, target, ctx.capture && captureFor(ctx, req, record, target)),
-    (err: unknown) => failExchange(ctx, res, record, err),
-  );
-}
+import { notePhase } from '../model/channels.js';
+import { fieldPairs, forwardResponseHeaders } from './headers.js';
+import type { ProxyRecord } from '../model/record.js';
 
 export interface Target {
   /** Set when the request goes to a parent proxy in absolute form (its 407 is about us). */
@@ -30,45 +13,8 @@ export interface Target {
   origin: string;
   path: string;
   headers: string[];
-  /** The upstream connection pool; ctx.agent unless the exchange has its own (interception). */
-  dispatcher?: Dispatcher;
-  dest: { host: string; port: number };
-}
-
-function captureFor(ctx: ProxyContext, req: IncomingMessage, record: ProxyRecord, t: Target): ExchangeCapture | undefined {
-  return ctx.capture?.({
-    record,
-    scheme: 'http',
-    host: t.dest.host,
-    port: t.dest.port,
-    target: req.url ?? '',
-    httpVersion: `HTTP/${req.httpVersion}`,
-    headers: headerPairs(req.rawHeaders),
-    intercepted: false,
-  });
-}
-
-/** identify -> parse target -> decide -> resolve -> decide(ip): shared with CONNECT via route(). */
-async function prepare(ctx: ProxyContext, req: IncomingMessage, record: ProxyRecord): Promise<Target> {
-  const { dest, url, identity } = await absoluteTarget(ctx, req, record, 'a request');
-  if (url.protocol !== 'http:') {
-    throw new ProxyError('bad_target', 'https:// URIs must be sent through a CONNECT tunnel', {
-      hint: 'set https_proxy so the client sends CONNECT, e.g. https_proxy=http://HOST:PORT curl https://...',
-    });
-  }
-  const r = await route({ dest, identity, method: req.method ?? 'GET' }, ctx, record);
-  const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, url.host);
-  if (r.via === 'parent') {
-    if (r.parent.authorization) headers.push('proxy-authorization', r.parent.authorization);
-    record.via = 'parent';
-    record.resolved = r.parent.display;
-    return { parent: r.parent, origin: r.parent.url.origin, path: url.href, headers, dest };
-  }
-  const { ip } = r.candidates[0]!;
-  record.via = 'direct';
-  record.resolved = formatHostPort(ip, dest.port);
-  // Pools are keyed by the dialed address: the name is never resolved again by the client.
-  return { parent: undefined, origin: `http://${isIP(ip) === 6 ? `[${ip}]` : ip}:${dest.port}`, path: `${url.pathname}${url.search}`, headers, dest };
+  /** The upstream connection pool: the decided address's, the parent's, or the tunnel's own (interception). */
+  dispatcher: Dispatcher;
 }
 
 async function* counted(body: AsyncIterable<Buffer>, record: ProxyRecord, capture: ExchangeCapture | undefined): AsyncGenerator<Buffer> {
@@ -86,13 +32,18 @@ async function* counted(body: AsyncIterable<Buffer>, record: ProxyRecord, captur
  * forwarding and the requests inside an intercepted tunnel; `capture` (inspect mode) sees
  * every chunk as it passes and keeps at most its cap.
  */
-export function relay(
-  ctx: ProxyContext,
+export function relay(req: IncomingMessage, res: ServerResponse, record: ProxyRecord, t: Target, capture?: ExchangeCapture): Promise<void> {
+  return new Promise((resolve, reject) => relayExchange(req, res, record, t, capture, resolve, reject));
+}
+
+function relayExchange(
   req: IncomingMessage,
   res: ServerResponse,
   record: ProxyRecord,
   t: Target,
-  capture?: ExchangeCapture,
+  capture: ExchangeCapture | undefined,
+  finished: () => void,
+  failed: (err: unknown) => void,
 ): void {
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   if (!hasBody) capture?.requestEnd();
@@ -101,7 +52,7 @@ export function relay(
   const finish = () => {
     if (done) return;
     done = true;
-    publishRecord(record);
+    finished();
   };
   res.once('close', () => {
     if (res.writableFinished) return;
@@ -119,7 +70,7 @@ export function relay(
     // undici streams any async iterable; its typings only name Readable.
     body: hasBody ? (counted(req, record, capture) as unknown as Dispatcher.DispatchOptions['body']) : null,
   };
-  (t.dispatcher ?? ctx.agent).dispatch(options, {
+  t.dispatcher.dispatch(options, {
     onRequestStart(c) {
       controller = c;
     },
@@ -131,6 +82,7 @@ export function relay(
         return;
       }
       record.status = statusCode;
+      notePhase(record, 'ttfb', record.start);
       capture?.responseStart(statusCode, statusMessage ?? '', fieldPairs(headers as Record<string, string | string[] | undefined>));
       const out = forwardResponseHeaders(headers as Record<string, string | string[] | undefined>);
       if (statusMessage) res.writeHead(statusCode, statusMessage, out);
@@ -158,8 +110,9 @@ export function relay(
         finish();
         return;
       }
+      // Nothing reached the client yet: the pipeline answers with the error.
       done = true;
-      failExchange(ctx, res, record, err, capture);
+      failed(err);
     },
   });
 }

@@ -1,55 +1,47 @@
-import { decideAddress, decideHost, decideWithoutAddress, isRefusal } from '../policy/decide.js';
+import { notePhase } from '../model/channels.js';
 import type { Decision, RequestFacts } from '../model/decision.js';
+import { ProxyError } from '../model/errors.js';
+import type { ProxyRecord } from '../model/record.js';
+import { decideAddress, decideHost, decideWithoutAddress, isRefusal } from '../policy/decide.js';
 import { bypassesProxy } from '../upstream/no-proxy.js';
-import type { ParentProxy } from '../upstream/parent-proxy.js';
 import { resolveDestination } from '../upstream/resolve.js';
 import type { ProxyContext } from './context.js';
-import { ProxyError, type ErrorCode } from '../model/errors.js';
-import type { ProxyRecord } from '../model/record.js';
+import type { Hop, Route } from './entry.js';
 
-export type Route =
-  | { via: 'direct'; candidates: Array<{ ip: string; decision: Decision }> }
-  | { via: 'parent'; parent: ParentProxy; decision: Decision };
-
-const DENIAL_CODES: Record<string, ErrorCode> = {
-  'private-address': 'address_denied',
-  'connect-ports': 'port_denied',
-  self: 'loop_denied',
-};
-
+/** A denial as the client sees it: a guard's own code, or policy_denied for any rule (whatever its id). */
 export function refusal(decision: Decision): ProxyError {
-  return new ProxyError(DENIAL_CODES[decision.ruleId] ?? 'policy_denied', decision.reason, { hint: decision.hint });
+  return new ProxyError(decision.code ?? 'policy_denied', decision.reason, { hint: decision.hint });
 }
 
 /**
- * decide(host) -> resolve -> decide(ip): the part of the pipeline every mode and every kind of
- * request (CONNECT, absolute-URI, Upgrade) shares. Throws the refusal as a ProxyError and
+ * decide(host) -> resolve -> decide(each address). Throws the refusal as a ProxyError and
  * leaves the deciding Decision on the record either way.
  */
-export async function route(facts: RequestFacts, ctx: ProxyContext, record: ProxyRecord): Promise<Route> {
+export async function decideRoute(facts: RequestFacts, ctx: ProxyContext, record: ProxyRecord): Promise<Route> {
   const { policy } = ctx;
+  const { dest } = facts;
   const hostDecision = decideHost(policy, facts);
   if (hostDecision && isRefusal(hostDecision)) {
     record.decision = hostDecision;
     throw refusal(hostDecision);
   }
-  if (ctx.parent && !bypassesProxy(ctx.noProxy, facts.dest)) {
+  if (ctx.parent && !bypassesProxy(ctx.noProxy, dest)) {
     // The parent resolves names; only an IP literal can be checked here.
     const decision =
-      facts.dest.hostKind === 'name'
-        ? decideWithoutAddress(policy, facts, hostDecision)
-        : decideAddress(policy, facts, facts.dest.host, hostDecision, ctx.self);
+      dest.hostKind === 'name' ? decideWithoutAddress(policy, facts, hostDecision) : decideAddress(policy, facts, dest.host, hostDecision, ctx.self);
     record.decision = decision;
     if (isRefusal(decision)) throw refusal(decision);
-    return { via: 'parent', parent: ctx.parent, decision };
+    return { dest, hops: [{ via: 'parent', parent: ctx.parent, decision }] };
   }
-  const addresses = await resolveDestination(facts.dest, ctx.config.timeouts.connect);
-  const candidates: Array<{ ip: string; decision: Decision }> = [];
+  const started = performance.now();
+  const addresses = await resolveDestination(dest, ctx.config.timeouts.connect);
+  if (dest.hostKind === 'name') notePhase(record, 'dns', started);
+  const hops: Hop[] = [];
   let firstRefusal: Decision | undefined;
   for (const ip of addresses) {
     const decision = decideAddress(policy, facts, ip, hostDecision, ctx.self);
     if (isRefusal(decision)) firstRefusal ??= decision;
-    else candidates.push({ ip, decision });
+    else hops.push({ via: 'direct', ip, port: dest.port, decision });
   }
   // A name with one private and one public address is refused outright: dialing the public one
   // would make the outcome depend on resolver order, which an attacker may control.
@@ -57,6 +49,6 @@ export async function route(facts: RequestFacts, ctx: ProxyContext, record: Prox
     record.decision = firstRefusal;
     throw refusal(firstRefusal);
   }
-  record.decision = candidates[0]!.decision;
-  return { via: 'direct', candidates };
+  record.decision = hops[0]!.decision;
+  return { dest, hops };
 }

@@ -1,13 +1,13 @@
 import { request, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ProxyContext } from './context.js';
-import type { ExchangeCapture } from '../model/exchange.js';
+import { notePhase } from '../model/channels.js';
 import { ProxyError, toProxyError } from '../model/errors.js';
-import { publishRecord } from '../model/channels.js';
-import { headerPairs, httpHead } from './headers.js';
-import { failRawExchange } from './fail.js';
+import type { ExchangeCapture } from '../model/exchange.js';
 import type { ProxyRecord } from '../model/record.js';
+import { UpstreamConnection } from '../upstream/connection.js';
+import type { ProxyContext } from './context.js';
+import { headerPairs, httpHead } from './headers.js';
 import { runTunnel } from './run-tunnel.js';
 
 function statusLine(status: number, message: string | undefined): string {
@@ -24,40 +24,44 @@ export interface UpgradeExchange {
   where: string;
 }
 
-/** Fails an Upgrade before the client was answered: an error response and the one record. */
-export function failUpgrade(ctx: ProxyContext, client: Duplex, record: ProxyRecord, err: unknown, capture?: ExchangeCapture): void {
-  failRawExchange(client, record, toProxyError(err, record.resolved), ctx.config.auth.realm, capture);
-}
-
 /**
- * An Upgrade that is captured (inspect mode): the request goes over `upstream` and the response
- * is parsed, so the flow knows the status and headers. A 101 reaches the client unchanged and
- * from then on bytes are spliced as in any tunnel, with the capture looking on
- * (`capture.upgraded`); a refusal (401, 403...) is passed on as a normal response.
+ * The hand-off of an Upgrade that is captured (inspect mode): the request goes over `upstream`
+ * and the response is parsed, so the flow knows the status and headers. A 101 reaches the
+ * client unchanged and from then on bytes are spliced as in any tunnel, with the capture
+ * looking on (`capture.upgraded`); a refusal (401, 403...) is passed on as a normal response.
+ * Rejects only while nothing was sent to the client (the pipeline then answers with the error).
  */
-export function upgradeExchange(ctx: ProxyContext, client: Duplex, head: Buffer, upstream: Duplex, x: UpgradeExchange): void {
+export function upgradeExchange(ctx: ProxyContext, client: Duplex, head: Buffer, upstream: Duplex, x: UpgradeExchange): Promise<void> {
   const { record, capture } = x;
   const timeout = ctx.config.timeouts.idle;
-  const up = request({ createConnection: () => upstream as Socket, method: record.method, path: x.path, headers: x.headers, setHost: false, timeout });
-  const fail = (err: unknown) => failUpgrade(ctx, client, record, err, capture);
-  up.on('timeout', () => up.destroy(new ProxyError('upstream_timeout', `${x.where} did not answer the Upgrade within ${timeout} ms`)));
-  up.on('error', fail);
-  up.on('upgrade', (res: IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
-    up.removeListener('error', fail);
-    record.status = 101;
-    const headers = headerPairs(res.rawHeaders);
-    capture.responseStart(101, res.statusMessage ?? '', headers);
-    client.write(`${httpHead(statusLine(101, res.statusMessage), res.rawHeaders)}\r\n`);
-    if (upHead.length) client.write(upHead);
-    capture.upgraded?.({ client, upstream: upSocket, clientHead: head, upstreamHead: upHead, headers });
-    void runTunnel(ctx, client, upSocket as Socket, head, record).then(() => capture.responseEnd([]));
+  return new Promise((resolve, reject) => {
+    const up = request({ createConnection: () => upstream as Socket, method: record.method, path: x.path, headers: x.headers, setHost: false, timeout });
+    up.on('timeout', () => up.destroy(new ProxyError('upstream_timeout', `${x.where} did not answer the Upgrade within ${timeout} ms`)));
+    up.on('error', reject);
+    up.on('upgrade', (res: IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
+      up.removeListener('error', reject);
+      record.status = 101;
+      notePhase(record, 'ttfb', record.start);
+      const headers = headerPairs(res.rawHeaders);
+      capture.responseStart(101, res.statusMessage ?? '', headers);
+      client.write(`${httpHead(statusLine(101, res.statusMessage), res.rawHeaders)}\r\n`);
+      if (upHead.length) client.write(upHead);
+      capture.upgraded?.({ client, upstream: upSocket, clientHead: head, upstreamHead: upHead, headers });
+      void runTunnel(ctx, client, UpstreamConnection.wrap(upSocket), head, record).then(() => {
+        capture.responseEnd([]);
+        resolve();
+      });
+    });
+    up.on('response', (res: IncomingMessage) => {
+      notePhase(record, 'ttfb', record.start);
+      relayRefusal(res, client, x, resolve);
+    });
+    up.end();
   });
-  up.on('response', (res: IncomingMessage) => relayRefusal(res, client, x));
-  up.end();
 }
 
 /** The destination declined the Upgrade: its response goes to the client, close-delimited. */
-function relayRefusal(res: IncomingMessage, client: Duplex, x: UpgradeExchange): void {
+function relayRefusal(res: IncomingMessage, client: Duplex, x: UpgradeExchange, done: () => void): void {
   const { record, capture } = x;
   const status = res.statusCode ?? 502;
   record.status = status;
@@ -74,13 +78,13 @@ function relayRefusal(res: IncomingMessage, client: Duplex, x: UpgradeExchange):
   res.once('end', () => {
     capture.responseEnd(headerPairs(res.rawTrailers));
     client.end();
-    publishRecord(record);
+    done();
   });
   res.once('error', (err) => {
     const e = toProxyError(err, x.where);
     record.error ??= e.code;
     capture.fail(e.code, e.message);
     client.destroy();
-    publishRecord(record);
+    done();
   });
 }

@@ -51,6 +51,7 @@ export function decideHost(policy: CompiledPolicy, facts: RequestFacts): Decisio
     const d: Decision = {
       verdict: 'deny',
       ruleId: 'connect-ports',
+      code: 'port_denied',
       phase: 'host',
       reason: `port ${dest.port} is not an allowed destination port (${[...policy.connectPorts].join(', ')})`,
       hint: `add ${dest.port} to --connect-ports (policy.connectPorts)`,
@@ -116,6 +117,7 @@ export function decideAddress(
     return {
       verdict: 'deny',
       ruleId: 'self',
+      code: 'loop_denied',
       phase: 'ip',
       reason: `${formatHostPort(ip, port)} is one of egresskit's own listeners`,
       hint: 'point the client at a real destination; egresskit never proxies to itself',
@@ -145,6 +147,7 @@ export function decideAddress(
       return {
         verdict: 'deny',
         ruleId: 'private-address',
+        code: 'address_denied',
         phase: 'ip',
         reason: `${named}${what}, a ${cls} address`,
         hint: privateHint(via ?? ip, !decided && policy.defaultVerdict === 'deny'),

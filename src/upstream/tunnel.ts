@@ -1,14 +1,14 @@
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { readsIntoSharedBuffer, relayTo } from './fast-read.js';
+import { socketErrorCode, type ErrorCode } from '../model/errors.js';
+import type { UpstreamConnection } from './connection.js';
 
 export interface TunnelResult {
   /** Client to destination. */
   bytesUp: number;
   /** Destination to client. */
   bytesDown: number;
-  /** errno-style code of the first error on either side, or "idle_timeout". */
-  error: string | undefined;
+  /** The first error on either side (the client's own as client_reset), or idle_timeout. */
+  error: ErrorCode | undefined;
 }
 
 /**
@@ -18,12 +18,13 @@ export interface TunnelResult {
  */
 export function splice(
   client: Duplex & { bytesRead?: number; bytesWritten?: number },
-  upstream: Duplex & { bytesRead?: number; bytesWritten?: number },
+  conn: UpstreamConnection,
   idleTimeoutMs: number,
   initialUp = 0,
 ): Promise<TunnelResult> {
+  const upstream = conn.socket;
   return new Promise((resolve) => {
-    let error: string | undefined;
+    let error: ErrorCode | undefined;
     let closed = 0;
     const clientBase = client.bytesRead ?? 0;
     const upBase = upstream.bytesRead ?? 0;
@@ -35,8 +36,8 @@ export function splice(
         error,
       });
     };
-    const onError = (err: NodeJS.ErrnoException) => {
-      error ??= err.code ?? 'error';
+    const onError = (side: 'client' | 'upstream') => (err: NodeJS.ErrnoException) => {
+      error ??= side === 'client' ? 'client_reset' : socketErrorCode(err);
       client.destroy();
       upstream.destroy();
     };
@@ -45,8 +46,9 @@ export function splice(
       client.destroy();
       upstream.destroy();
     };
+    client.on('error', onError('client'));
+    upstream.on('error', onError('upstream'));
     for (const s of [client, upstream] as Array<Duplex & { setTimeout?: (ms: number, cb?: () => void) => void }>) {
-      s.on('error', onError);
       s.once('close', finish);
       s.setTimeout?.(idleTimeoutMs);
       s.on('timeout', onTimeout);
@@ -66,7 +68,6 @@ export function splice(
     client.once('close', closeOther(upstream));
     upstream.once('close', closeOther(client));
     client.pipe(upstream);
-    if (readsIntoSharedBuffer(upstream)) relayTo(upstream as Socket, client);
-    else upstream.pipe(client);
+    conn.relayTo(client);
   });
 }

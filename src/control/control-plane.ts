@@ -1,0 +1,88 @@
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DestinationStream } from 'pino';
+import { parseHostPort } from '../config/host-port.js';
+import { listen } from '../listeners/listen.js';
+import type { Config } from '../config/schema.js';
+import type { InterceptionCA } from '../inspect/interception.js';
+import type { CaptureHook } from '../model/exchange.js';
+import { createAdminServer } from './admin-server.js';
+import { attachLog, createLogger } from './log.js';
+import { attachMetrics } from './metrics.js';
+import type { InspectRuntime } from './inspect-control.js';
+
+/**
+ * The part that watches and steers: the log sink and metrics (subscribed to the data plane's
+ * records by instance id), admin (health, readiness, metrics), CA bootstrap, the flow store and
+ * UI. What it gives the data plane is plain data and one hook: the CA and the capture hook.
+ */
+export interface ControlPlane {
+  /** Inspect: where the data plane sends exchange events (the flow store). */
+  capture: CaptureHook | undefined;
+  /** Inspect: the CA the data plane intercepts with. */
+  ca: InterceptionCA | undefined;
+  /** Extra fields for the "listening" line, and warnings to log at start. */
+  detail: Record<string, unknown>;
+  warnings: string[];
+  /** Binds admin and UI; their ports join `ports`, so the data plane refuses them as loops. */
+  listen(ports: number[], ready: () => boolean): Promise<{ admin: AddressInfo | undefined; ui: AddressInfo | undefined }>;
+  /** After the data plane drained: closes admin and UI, writes pending flows, then detaches log and metrics (last, so the final lines are written). */
+  close(): Promise<void>;
+  /** Detaches log and metrics only (after the "closed" line). */
+  detach(): void;
+}
+
+export interface ControlOptions {
+  /** Where the canonical JSON log goes (the CLI passes stdout); no logging when absent. */
+  logStream?: DestinationStream;
+}
+
+function closeServer(server: HttpServer | undefined): Promise<void> {
+  if (!server?.listening) return Promise.resolve();
+  // Live event streams and kept-alive scrapers would hold close() open.
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+export async function createControlPlane(config: Config, instance: string, options: ControlOptions): Promise<ControlPlane> {
+  // Loaded on demand so forward and mtls never load the X.509 library behind the CA.
+  const inspect: InspectRuntime | undefined = config.inspect
+    ? await (await import('./inspect-control.js')).prepareInspect(config, instance)
+    : undefined;
+  const detachLog = options.logStream ? attachLog(instance, await createLogger(config.log.format, config.log.level, options.logStream)) : undefined;
+  const metrics = attachMetrics(instance, config.mode);
+  const adminAt = config.admin === 'off' ? undefined : parseHostPort(config.admin)!;
+  let admin: HttpServer | undefined;
+  const detach = () => {
+    metrics.detach();
+    detachLog?.();
+  };
+  return {
+    capture: inspect?.capture,
+    ca: inspect?.ca,
+    detail: inspect?.detail ?? {},
+    warnings: inspect?.warnings ?? [],
+    async listen(ports, ready) {
+      let adminBound: AddressInfo | undefined;
+      let uiBound: AddressInfo | undefined;
+      if (adminAt) {
+        admin = createAdminServer({ ready }, metrics.registry);
+        adminBound = await listen(admin, adminAt.host, adminAt.port);
+        ports.push(adminBound.port);
+      }
+      if (inspect?.ui) {
+        uiBound = await listen(inspect.ui.server, inspect.ui.host, inspect.ui.port);
+        // The UI's API must never be reachable through the proxy port (self-address check).
+        ports.push(uiBound.port);
+      }
+      return { admin: adminBound, ui: uiBound };
+    },
+    async close() {
+      await closeServer(admin);
+      await closeServer(inspect?.ui?.server);
+      // Last: flows finished (or cut) during the drain are written too.
+      await inspect?.close();
+    },
+    detach,
+  };
+}

@@ -1,0 +1,66 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ProxyError } from '../model/errors.js';
+import type { Destination } from '../model/destination.js';
+import { newRecord } from '../model/record.js';
+import type { PooledTarget } from '../upstream/address-pools.js';
+import { absoluteTarget } from './absolute-target.js';
+import { clientAddress } from './admission.js';
+import type { ProxyContext } from './context.js';
+import type { Entry } from './entry.js';
+import { relay } from './forward-handler.js';
+import { forwardRequestHeaders, headerPairs } from './headers.js';
+import { identify } from './identify.js';
+import { writeResponseError } from './respond.js';
+import { runPipeline } from './run.js';
+
+/** Absolute-URI requests (GET http://host/path): target from the URI, relayed over pooled connections to the decided address. */
+export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
+  const record = newRecord(ctx.instance, 'http', clientAddress(req.socket));
+  record.method = req.method;
+  let url: URL;
+  const startCapture = (dest: Destination) =>
+    ctx.capture?.({
+      record,
+      scheme: 'http',
+      host: dest.host,
+      port: dest.port,
+      target: req.url ?? '',
+      httpVersion: `HTTP/${req.httpVersion}`,
+      headers: headerPairs(req.rawHeaders),
+      intercepted: false,
+    });
+  const entry: Entry<PooledTarget> = {
+    record,
+    admit: true,
+    method: req.method ?? 'GET',
+    identify: () => identify(req, ctx),
+    target: () => {
+      const t = absoluteTarget(req, record, 'a request');
+      if (t.url.protocol !== 'http:') {
+        throw new ProxyError('bad_target', 'https:// URIs must be sent through a CONNECT tunnel', {
+          hint: 'set https_proxy so the client sends CONNECT, e.g. https_proxy=http://HOST:PORT curl https://...',
+        });
+      }
+      url = t.url;
+      return t.dest;
+    },
+    dial: (hop, dest) => {
+      // In inspect mode an allowed request is a flow from here on, whether or not the destination answers.
+      if (ctx.capture) entry.capture ??= startCapture(dest);
+      return hop.via === 'parent' ? Promise.resolve(ctx.pools.parent(hop.parent.url.origin)) : ctx.pools.prepare(hop.ip, hop.port);
+    },
+    reused: (pooled) => pooled.reused,
+    clientGone: () => req.socket.destroyed,
+    close: () => undefined,
+    reply: (err) => writeResponseError(res, err, ctx.config.auth.realm),
+    handOff: (pooled, { hop }) => {
+      const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, url.host);
+      const parent = hop.via === 'parent' ? hop.parent : undefined;
+      if (parent?.authorization) headers.push('proxy-authorization', parent.authorization);
+      // A parent proxy is sent the absolute form; a destination the origin form (RFC 9112 section 3.2).
+      const path = parent ? url.href : `${url.pathname}${url.search}`;
+      return relay(req, res, record, { parent, origin: pooled.origin, path, headers, dispatcher: pooled.dispatcher }, entry.capture);
+    },
+  };
+  void runPipeline(ctx, entry);
+}
