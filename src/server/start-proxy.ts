@@ -8,7 +8,7 @@ import { Agent } from 'undici';
 import { createAdminServer } from '../control/admin-server.js';
 import { parseHostPort } from '../config/host-port.js';
 import { underlyingSocket } from '../quirks/node-quirks.js';
-import type { Config } from '../config/schema.js';
+import { interceptsTls, type Config } from '../config/schema.js';
 import { Htpasswd } from '../identity/htpasswd.js';
 import { createProxyServer, type ListenerSpec } from '../listeners/create-server.js';
 import { isHandshakeError, tlsFailureReason } from '../listeners/tls-errors.js';
@@ -65,8 +65,8 @@ function listen(server: NetServer, host: string, port: number): Promise<AddressI
 export async function startProxy(config: Config, options: StartOptions = {}): Promise<ProxyHandle> {
   const instance = randomUUID();
   // Inspect is the same pipeline with a capture hook and the intercept hand-off plugged in;
-  // loaded on demand so forward and mtls never load it (or the X.509 library behind the CA).
-  const inspect = config.mode === 'inspect' ? await (await import('../control/inspect-control.js')).prepareInspect(config, instance) : undefined;
+  // loaded on demand so forward and plain mtls never load it (or the X.509 library behind the CA).
+  const inspect = interceptsTls(config) ? await (await import('../control/inspect-control.js')).prepareInspect(config, instance) : undefined;
   const listenAt = parseHostPort(config.listen)!;
   const adminAt = config.admin === 'off' ? undefined : parseHostPort(config.admin)!;
   const ports: number[] = [];
