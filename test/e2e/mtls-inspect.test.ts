@@ -136,6 +136,15 @@ describe('mtls --inspect: interception behind the client-certificate listener', 
     const after = ((await (await fetch(`${ui}/api/flows`)).json()) as { total: number }).total;
     assert.equal(after, before);
   });
+
+  it('a certificate from another CA is refused, and the log line still names the client address', async () => {
+    const other = await makeCerts();
+    const r = await viaProxy(['--proxy-cert', join(other, 'client.crt'), '--proxy-key', join(other, 'client.key')], [`${https.origin}/echo?who=stranger`]);
+    assert.ok([35, 52, 56].includes(r.code), `curl exit ${r.code}: ${r.stderr}`);
+    const line = await proxy.waitForLog((l) => l.event === 'tls_error' && /not signed by the client CA/.test(String(l.error_detail)));
+    // The refused TLS socket has lost its address by then; the TCP socket under it kept it (see node-quirks).
+    assert.match(String(line.client), /^127\.0\.0\.1:\d+$/);
+  });
 });
 
 describe('mtls --inspect: the config file and usage errors', () => {
