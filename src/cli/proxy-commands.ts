@@ -11,13 +11,15 @@ export function registerProxyCommands(program: Command): void {
     DEFAULT_LISTEN.forward,
   ).action((flags: ProxyFlags) => runProxy('forward', flags));
 
-  addTlsFlags(
-    addProxyFlags(
-      program
-        .command('mtls')
-        .description('zero-trust proxy: a TLS listener that requires client certificates; identities drive policy'),
-      DEFAULT_LISTEN.mtls,
-    ),
+  addInspectFlags(
+    addTlsFlags(
+      addProxyFlags(
+        program
+          .command('mtls')
+          .description('zero-trust proxy: a TLS listener that requires client certificates; identities drive policy; --inspect adds TLS interception'),
+        DEFAULT_LISTEN.mtls,
+      ),
+    ).option('--inspect', 'intercept TLS behind the client-certificate listener, as the inspect command does; the inspect flags below need it (an inspect section in the config file does the same)'),
   ).action((flags: ProxyFlags) => runProxy('mtls', flags));
 
   addInspectFlags(

@@ -46,7 +46,8 @@ export interface ProxyFlags {
   key?: string;
   clientCa?: string;
   crl?: string;
-  // inspect
+  // inspect (and mtls --inspect)
+  inspect?: boolean;
   ui?: string;
   caDir?: string;
   caCert?: string;
@@ -114,6 +115,38 @@ export function addInspectFlags(cmd: Command): Command {
     .option('--flows-db <path>', 'keep flows in this SQLite file (created 0600) so they survive a restart (inspect.flowsDb)');
 }
 
+/** Inspect's own flags, for the usage check of mtls without --inspect. */
+const INSPECT_FLAGS: ReadonlyArray<[keyof ProxyFlags, string]> = [
+  ['ui', '--ui'],
+  ['caDir', '--ca-dir'],
+  ['caCert', '--ca-cert'],
+  ['caKey', '--ca-key'],
+  ['passthrough', '--passthrough'],
+  ['http1', '--http1'],
+  ['upstreamCa', '--upstream-ca'],
+  ['insecureUpstream', '--insecure-upstream'],
+  ['redact', '--redact'],
+  ['captureBytes', '--capture-bytes'],
+  ['flowsDb', '--flows-db'],
+];
+
+/**
+ * Whether this run intercepts TLS. mtls does with --inspect or an inspect section in its config
+ * file; inspect flags without either would be silently ignored, so they are a usage error.
+ */
+function interceptsFromFlags(mode: Mode, flags: ProxyFlags, file: object): boolean {
+  if (mode !== 'mtls') return mode === 'inspect';
+  if (flags.inspect === true || (file as { inspect?: unknown }).inspect !== undefined) return true;
+  const given = INSPECT_FLAGS.filter(([key]) => flags[key] !== undefined).map(([, flag]) => flag);
+  if (given.length > 0) {
+    const list = given.join(', ');
+    throw new UsageError(
+      `${list} ${given.length > 1 ? 'are inspect flags' : 'is an inspect flag'}, and mtls intercepts TLS only with --inspect: add --inspect (egresskit mtls --inspect ... ${given[0]} ...), or drop ${list}`,
+    );
+  }
+  return false;
+}
+
 function ruleList(kind: 'allow' | 'deny', patterns: string[] | undefined) {
   return (patterns ?? []).map((p, i) => ({ id: `--${kind}[${i}]`, action: kind, hosts: [p] }));
 }
@@ -130,8 +163,9 @@ export function rawConfigFromFlags(mode: Mode, flags: ProxyFlags): Record<string
     flags.tlsDir || flags.cert || flags.key || flags.clientCa || flags.crl
       ? { dir: flags.tlsDir, cert: flags.cert, key: flags.key, clientCa: flags.clientCa, crl: flags.crl }
       : undefined;
+  const intercepts = interceptsFromFlags(mode, flags, file);
   const inspect =
-    mode === 'inspect'
+    intercepts
       ? {
           ui: flags.ui,
           caDir: flags.caDir,
@@ -164,7 +198,10 @@ export function rawConfigFromFlags(mode: Mode, flags: ProxyFlags): Record<string
     timeouts: { drain: flags.drain },
     limits: { maxConnections: flags.maxConnections },
   };
-  return deepMerge(file, stripUndefined(overlay)) as Record<string, unknown>;
+  const merged = deepMerge(file, stripUndefined(overlay)) as Record<string, unknown>;
+  // The section's presence is what turns interception on in mtls, even with every default.
+  if (intercepts) merged.inspect ??= {};
+  return merged;
 }
 
 function stripUndefined(v: unknown): unknown {

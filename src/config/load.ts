@@ -77,9 +77,9 @@ export function parseConfig(raw: unknown, source = 'configuration'): Config {
       `invalid configuration in ${source}:\n  tls: TLS settings are for mtls mode; run \`egresskit mtls\` (or set mode: mtls) to use them`,
     );
   }
-  if (config.mode !== 'inspect' && config.inspect) {
+  if (config.mode === 'forward' && config.inspect) {
     throw new ConfigError(
-      `invalid configuration in ${source}:\n  inspect: inspect settings are for inspect mode; run \`egresskit inspect\` (or set mode: inspect) to use them`,
+      `invalid configuration in ${source}:\n  inspect: inspect settings are for inspect mode, or mtls with interception; run \`egresskit inspect\` or \`egresskit mtls --inspect\` (or set mode: inspect or mode: mtls) to use them`,
     );
   }
   if (config.mode === 'inspect') config.inspect ??= InspectSchema.parse({});

@@ -43,7 +43,10 @@ const Rule = z.strictObject({
   alpn: z.enum(['auto', 'http1']).optional(),
 });
 
-/** Inspect mode (TLS interception with a flow store and a UI); only valid with mode: inspect. */
+/**
+ * TLS interception with a flow store and a UI: mode inspect, or mode mtls with this section
+ * present (`mtls --inspect`: interception behind the client-certificate listener).
+ */
 export const InspectSchema = z
   .strictObject({
     /** The UI and flow API; "off" disables it. Not on loopback means a token is required. */
@@ -155,6 +158,14 @@ export const ConfigSchema = z.strictObject({
 export type ConfigInput = z.input<typeof ConfigSchema>;
 export type Config = z.output<typeof ConfigSchema> & { listen: string };
 export type Mode = Config['mode'];
+
+/**
+ * Whether the proxy intercepts TLS. Inspect is a preset, not only a mode: mtls composes it
+ * when the config has an inspect section, so nothing downstream may test mode === 'inspect'.
+ */
+export function interceptsTls(config: Pick<Config, 'mode' | 'inspect'>): boolean {
+  return config.mode === 'inspect' || (config.mode === 'mtls' && config.inspect !== undefined);
+}
 
 export const DEFAULT_LISTEN: Record<Mode, string> = {
   forward: '0.0.0.0:8888',

@@ -49,6 +49,13 @@ export function buildProxyConfig(mode: RenderMode, raw: unknown = {}, source = '
   }
   const tls = isMapping(raw.tls) ? raw.tls : {};
   if (mode === 'mtls') {
+    // The mtls manifests mount neither an interception CA nor a writable caDir, nor expose a UI:
+    // the Pod would fail at startup, so the file is refused here instead.
+    if (raw.inspect !== undefined) {
+      throw new K8sError(
+        `${source}: an inspect section turns mtls into mtls with interception, which the rendered manifests do not support yet (no CA Secret, no UI port): remove inspect, or render inspect`,
+      );
+    }
     const paths = ['cert', 'key', 'clientCa'].filter((k) => tls[k] !== undefined);
     if (paths.length > 0) {
       throw new K8sError(

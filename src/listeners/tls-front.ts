@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
+import { keepPeerAddress } from '../quirks/node-quirks.js';
 
 /** First byte of a TLS record carrying a handshake (RFC 8446 section 5.1). */
 export const TLS_HANDSHAKE = 0x16;
@@ -15,6 +16,8 @@ export function createTlsFront(
   onNotTls: (socket: Socket, firstBytes: Buffer) => void,
 ): Server {
   return createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
+    // A refused handshake is logged with the client's address: see the quirk.
+    keepPeerAddress(socket);
     socket.setTimeout(firstByteTimeoutMs, () => socket.destroy());
     socket.once('error', () => socket.destroy());
     socket.once('data', (chunk: Buffer) => {

@@ -21,9 +21,16 @@ export function startConnectionTracking(server: HttpServer): void {
 }
 
 /**
- * A TLS socket refused during its handshake has lost its peer address; the TCP socket under it
- * (the undocumented `_parent`) still has it.
+ * A TLS socket refused during its handshake (certificate verification) has lost its handle and
+ * with it its peer address. The TCP socket under it (the undocumented `_parent`) answers only
+ * if its address was read before: net.Socket caches it (`_peername`) on first read, so the
+ * listener calls keepPeerAddress on every socket before the handshake starts.
  */
+export function keepPeerAddress(socket: Socket): void {
+  void socket.remoteAddress;
+}
+
+/** The TCP socket under a TLS socket; see keepPeerAddress for why its address outlives the TLS socket's. */
 export function underlyingSocket(socket: TLSSocket): Socket | undefined {
   return (socket as TLSSocket & { _parent?: Socket })._parent;
 }

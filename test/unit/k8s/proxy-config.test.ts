@@ -80,6 +80,7 @@ const badConfigs: [string, 'forward' | 'mtls' | 'inspect', unknown, RegExp][] = 
   ['port 0', 'forward', { listen: '0.0.0.0:0' }, /fixed port/],
   ['same ports', 'forward', { listen: '0.0.0.0:9090' }, /listen and admin both use port 9090/],
   ['file paths for mtls', 'mtls', { tls: { cert: '/x.crt', key: '/x.key' } }, /tls\.cert, tls\.key point at files that do not exist in the Pod.*remove tls\.cert, tls\.key/],
+  ['interception for mtls', 'mtls', { inspect: {} }, /an inspect section turns mtls into mtls with interception, which the rendered manifests do not support yet.*remove inspect, or render inspect/],
   ['CA paths for inspect', 'inspect', { inspect: { caCert: '/x.crt', caKey: '/x.key' } }, /inspect\.caCert, inspect\.caKey would point at paths the manifests decide.*Secret \(ca\.crt, ca\.key\) at \/etc\/egresskit\/inspect-ca.*remove inspect\.caCert, inspect\.caKey/],
   ['caDir for inspect', 'inspect', { inspect: { caDir: '/data' } }, /inspect\.caDir would point at paths the manifests decide.*emptyDir at \/var\/lib\/egresskit/],
   ['a loopback UI for inspect', 'inspect', { inspect: { ui: '127.0.0.1:8081' } }, /inspect\.ui is '127\.0\.0\.1:8081', which a Service cannot reach.*inspect\.ui: 0\.0\.0\.0:8081/],
