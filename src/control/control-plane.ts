@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { parseHostPort } from '../config/host-port.js';
 import { listen } from '../listeners/listen.js';
-import type { Config } from '../config/schema.js';
+import { interceptsTls, type Config } from '../config/schema.js';
 import type { InterceptionCA } from '../inspect/interception.js';
 import type { CaptureHook } from '../model/exchange.js';
 import { createAdminServer } from './admin-server.js';
@@ -46,7 +46,7 @@ function closeServer(server: HttpServer | undefined): Promise<void> {
 
 export async function createControlPlane(config: Config, instance: string, options: ControlOptions): Promise<ControlPlane> {
   // Loaded on demand so forward and mtls never load the X.509 library behind the CA.
-  const inspect: InspectRuntime | undefined = config.inspect
+  const inspect: InspectRuntime | undefined = interceptsTls(config)
     ? await (await import('./inspect-control.js')).prepareInspect(config, instance)
     : undefined;
   const detachLog = options.logStream ? attachLog(instance, await createLogger(config.log.format, config.log.level, options.logStream)) : undefined;
