@@ -16,7 +16,8 @@ export type { ProxyRecord } from './model/record.js';
 export type { Decision } from './model/decision.js';
 export { ConfigError, parseConfig } from './config/load.js';
 export { configJsonSchema } from './config/schema.js';
-export { recordChannel, tunnelChannel, lifecycleChannel } from './model/channels.js';
+export { recordChannel, tunnelChannel, lifecycleChannel, phaseChannels, type PhaseEvent } from './model/channels.js';
+export { ERROR_CODES, type ErrorCode } from './model/errors.js';
 export { parseNoProxy, bypassesProxy } from './upstream/no-proxy.js';
 
 /** Validates `config` like the CLI does (throws ConfigError naming the field) and starts it. */

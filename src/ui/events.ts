@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Flow } from '../flows/flow.js';
-import type { FlowEvent, FlowStore } from '../flows/flow-store.js';
+import type { FlowEvent } from '../flows/flow-store.js';
+import type { FlowSource } from './flow-source.js';
 import { flowSummary } from './flow-json.js';
 
 export interface EventStreamOptions {
@@ -14,7 +15,7 @@ export interface EventStreamOptions {
  * {type, flow: summary} | {type: 'clear'} | {type: 'evict', id}). Everything it attached is
  * detached when the client goes away.
  */
-export function streamEvents(store: FlowStore, res: ServerResponse, opts: EventStreamOptions, onClose: () => void): void {
+export function streamEvents(store: FlowSource, res: ServerResponse, opts: EventStreamOptions, onClose: () => void): void {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { FlowListQuery, FlowStore } from '../flows/flow-store.js';
+import type { FlowListQuery } from '../flows/flow-store.js';
+import type { FlowSource } from './flow-source.js';
 import { toHar } from '../flows/har.js';
 import { streamEvents } from './events.js';
 import { flowDetail, flowSummary } from './flow-json.js';
@@ -8,7 +9,7 @@ import { hostAllowed, originAllowed, requestToken, tokenMatches } from './guard.
 import { contentSecurityPolicy, renderPage } from './page.js';
 
 export interface UiServerOptions {
-  store: FlowStore;
+  store: FlowSource;
   caCertPem: string;
   version: string;
   /** When set, every request needs `Authorization: Bearer <token>` or `?token=<token>`. */
