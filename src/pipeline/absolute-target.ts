@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { formatHostPort, parseAbsoluteUri, type Destination } from '../model/destination.js';
 import { ProxyError } from '../model/errors.js';
+import type { ExchangeStart } from '../model/exchange.js';
 import type { ProxyRecord } from '../model/record.js';
+import { headerPairs } from './headers.js';
 
 /**
  * The target of a request that names its destination in an absolute URI (plain-HTTP forwarding
@@ -15,4 +17,18 @@ export function absoluteTarget(req: IncomingMessage, record: ProxyRecord, what: 
   record.target = formatHostPort(dest.host, dest.port);
   record.url = `${url.protocol}//${url.host}${url.pathname}`;
   return { dest, url };
+}
+
+/** How a plain (not intercepted) absolute-URI exchange starts, for the capture hook (inspect's flows). */
+export function plainExchangeStart(req: IncomingMessage, record: ProxyRecord, dest: Destination): ExchangeStart {
+  return {
+    record,
+    scheme: 'http',
+    host: dest.host,
+    port: dest.port,
+    target: req.url ?? '',
+    httpVersion: `HTTP/${req.httpVersion}`,
+    headers: headerPairs(req.rawHeaders),
+    intercepted: false,
+  };
 }

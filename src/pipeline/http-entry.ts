@@ -1,14 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ProxyError } from '../model/errors.js';
-import type { Destination } from '../model/destination.js';
 import { newRecord } from '../model/record.js';
 import type { PooledTarget } from '../upstream/address-pools.js';
-import { absoluteTarget } from './absolute-target.js';
+import { absoluteTarget, plainExchangeStart } from './absolute-target.js';
 import { clientAddress } from './admission.js';
 import type { ProxyContext } from './context.js';
 import type { Entry } from './entry.js';
 import { relay } from './forward-handler.js';
-import { forwardRequestHeaders, headerPairs } from './headers.js';
+import { forwardRequestHeaders } from './headers.js';
 import { identify } from './identify.js';
 import { writeResponseError } from './respond.js';
 import { runPipeline } from './run.js';
@@ -18,17 +17,6 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
   const record = newRecord(ctx.instance, 'http', clientAddress(req.socket));
   record.method = req.method;
   let url: URL;
-  const startCapture = (dest: Destination) =>
-    ctx.capture?.({
-      record,
-      scheme: 'http',
-      host: dest.host,
-      port: dest.port,
-      target: req.url ?? '',
-      httpVersion: `HTTP/${req.httpVersion}`,
-      headers: headerPairs(req.rawHeaders),
-      intercepted: false,
-    });
   const entry: Entry<PooledTarget> = {
     record,
     admit: true,
@@ -46,7 +34,7 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
     },
     dial: (hop, dest) => {
       // In inspect mode an allowed request is a flow from here on, whether or not the destination answers.
-      if (ctx.capture) entry.capture ??= startCapture(dest);
+      if (ctx.capture) entry.capture ??= ctx.capture(plainExchangeStart(req, record, dest));
       return hop.via === 'parent' ? Promise.resolve(ctx.pools.parent(hop.parent.url.origin)) : ctx.pools.prepare(hop.ip, hop.port);
     },
     reused: (pooled) => pooled.reused,

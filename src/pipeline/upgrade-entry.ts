@@ -3,11 +3,11 @@ import type { Duplex } from 'node:stream';
 import { ProxyError } from '../model/errors.js';
 import { newRecord } from '../model/record.js';
 import type { UpstreamConnection } from '../upstream/connection.js';
-import { absoluteTarget } from './absolute-target.js';
+import { absoluteTarget, plainExchangeStart } from './absolute-target.js';
 import { clientAddress } from './admission.js';
 import type { ProxyContext } from './context.js';
 import type { Entry } from './entry.js';
-import { forwardRequestHeaders, headerPairs, httpHead, KEEP_FOR_UPGRADE } from './headers.js';
+import { forwardRequestHeaders, httpHead, KEEP_FOR_UPGRADE } from './headers.js';
 import { identify } from './identify.js';
 import { dialHop, socketGone, watchEarlyErrors } from './raw-client.js';
 import { writeRawError } from './respond.js';
@@ -48,16 +48,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
       const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, url.host, KEEP_FOR_UPGRADE);
       const path = `${url.pathname}${url.search}`;
       // Inspect mode parses the response so the flow has its status and the messages that follow.
-      const capture = ctx.capture?.({
-        record,
-        scheme: 'http',
-        host: dest.host,
-        port: dest.port,
-        target: req.url ?? '',
-        httpVersion: `HTTP/${req.httpVersion}`,
-        headers: headerPairs(req.rawHeaders),
-        intercepted: false,
-      });
+      const capture = ctx.capture?.(plainExchangeStart(req, record, dest));
       if (capture) {
         entry.capture = capture;
         capture.requestEnd();
