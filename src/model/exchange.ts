@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { ErrorCode } from './error-table.js';
 import type { ProxyRecord } from './record.js';
 
 export type HeaderPairs = Array<[name: string, value: string]>;
@@ -26,7 +27,7 @@ export interface ExchangeCapture {
   responseStart(status: number, statusText: string, headers: HeaderPairs): void;
   responseData(chunk: Buffer): void;
   responseEnd(trailers: HeaderPairs): void;
-  fail(code: string, message: string): void;
+  fail(code: ErrorCode, message: string): void;
   /** After a 101: the two sides of the upgraded connection, to look on (never to consume). */
   upgraded?(u: UpgradedStreams): void;
   /** After a 101 to WebSocket: one call per message (fragments joined), until responseEnd. */

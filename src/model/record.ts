@@ -1,4 +1,3 @@
-import type { ExchangeCapture } from './exchange.js';
 import type { ProxyError } from './errors.js';
 import type { ErrorCode } from './error-table.js';
 import type { ClientIdentity } from './identity.js';
@@ -73,7 +72,7 @@ export function newRecord(instance: string, kind: RecordKind, client: string): P
 }
 
 /** The error that ended an exchange, as the log line and metrics read it (and the flow, in inspect mode). */
-export function markFailed(record: ProxyRecord, err: ProxyError, capture?: Pick<ExchangeCapture, 'fail'>): ProxyError {
+export function markFailed(record: ProxyRecord, err: ProxyError, capture?: { fail(code: ErrorCode, message: string): void }): ProxyError {
   record.status = err.spec.status;
   record.error = err.code;
   record.errorDetail = err.detail;
