@@ -40,14 +40,15 @@ export class AddressPools {
   /** A pooled connection to ip:port: an idle one, or a new one dialled now (a dial failure rejects here). */
   async prepare(ip: string, port: number): Promise<PooledTarget> {
     const origin = `http://${isIP(ip) === 6 ? `[${ip}]` : ip}:${port}`;
-    const pool = this.pool(origin, ip, port);
-    if (pool.stats.free > 0) return { dispatcher: pool, origin, reused: true };
+    const existing = this.pools.get(origin);
+    if (existing && existing.stats.free > 0) return { dispatcher: existing, origin, reused: true };
     const conn = await UpstreamConnection.dial(ip, port, this.timeouts.connect, false);
     const list = this.spare.get(origin) ?? [];
     list.push(conn.socket);
     this.spare.set(origin, list);
     setTimeout(() => this.dropSpare(origin, conn.socket), SPARE_MS).unref();
-    return { dispatcher: pool, origin, reused: false };
+    // Looked up after the dial: the pool seen before it may have lost its last connection and been dropped meanwhile.
+    return { dispatcher: this.pool(origin, ip, port), origin, reused: false };
   }
 
   /** The parent proxy resolves and dials; its connections are pooled by its URL. */
@@ -91,7 +92,7 @@ export class AddressPools {
     const created = pool;
     created.on('disconnect', () => {
       const s = created.stats;
-      if (s.connected === 0 && s.pending === 0 && s.running === 0 && this.pools.get(origin) === created) {
+      if (s.connected === 0 && s.size === 0 && s.queued === 0 && this.pools.get(origin) === created) {
         this.pools.delete(origin);
         void created.close().catch(() => undefined);
       }
