@@ -2,7 +2,8 @@ import { notePhase } from '../model/channels.js';
 import type { Decision, RequestFacts } from '../model/decision.js';
 import { ProxyError } from '../model/errors.js';
 import type { ProxyRecord } from '../model/record.js';
-import { decideAddress, decideHost, decideWithoutAddress, isRefusal } from '../policy/decide.js';
+import { isRefusal } from '../policy/decide.js';
+import { decideAddresses, decideBeforeLookup } from '../policy/route-decision.js';
 import { bypassesProxy } from '../upstream/no-proxy.js';
 import { resolveDestination } from '../upstream/resolve.js';
 import type { ProxyContext } from './context.js';
@@ -15,40 +16,28 @@ export function refusal(decision: Decision): ProxyError {
 
 /**
  * decide(host) -> resolve -> decide(each address). Throws the refusal as a ProxyError and
- * leaves the deciding Decision on the record either way.
+ * leaves the deciding Decision on the record either way. The deciding is the pure
+ * policy/route-decision.ts (which `egresskit explain` runs too); this adds DNS and the record.
  */
 export async function decideRoute(facts: RequestFacts, ctx: ProxyContext, record: ProxyRecord): Promise<Route> {
   const { policy } = ctx;
   const { dest } = facts;
-  const hostDecision = decideHost(policy, facts);
-  if (hostDecision && isRefusal(hostDecision)) {
-    record.decision = hostDecision;
-    throw refusal(hostDecision);
-  }
-  if (ctx.parent && !bypassesProxy(ctx.noProxy, dest)) {
-    // The parent resolves names; only an IP literal can be checked here.
-    const decision =
-      dest.hostKind === 'name' ? decideWithoutAddress(policy, facts, hostDecision) : decideAddress(policy, facts, dest.host, hostDecision, ctx.self);
-    record.decision = decision;
-    if (isRefusal(decision)) throw refusal(decision);
-    return { dest, hops: [{ via: 'parent', parent: ctx.parent, decision }] };
+  const viaParent = ctx.parent !== undefined && !bypassesProxy(ctx.noProxy, dest);
+  const before = decideBeforeLookup(policy, facts, viaParent, ctx.self);
+  if (before.final) {
+    record.decision = before.decision;
+    if (isRefusal(before.decision)) throw refusal(before.decision);
+    return { dest, hops: [{ via: 'parent', parent: ctx.parent!, decision: before.decision }] };
   }
   const started = performance.now();
   const addresses = await resolveDestination(dest, ctx.config.timeouts.connect);
   if (dest.hostKind === 'name') notePhase(record, 'dns', started);
-  const hops: Hop[] = [];
-  let firstRefusal: Decision | undefined;
-  for (const ip of addresses) {
-    const decision = decideAddress(policy, facts, ip, hostDecision, ctx.self);
-    if (isRefusal(decision)) firstRefusal ??= decision;
-    else hops.push({ via: 'direct', ip, port: dest.port, decision });
+  const { refusal: refused, allowed } = decideAddresses(policy, facts, addresses, before.hostDecision, ctx.self);
+  if (refused) {
+    record.decision = refused;
+    throw refusal(refused);
   }
-  // A name with one private and one public address is refused outright: dialing the public one
-  // would make the outcome depend on resolver order, which an attacker may control.
-  if (firstRefusal) {
-    record.decision = firstRefusal;
-    throw refusal(firstRefusal);
-  }
+  const hops: Hop[] = allowed.map(({ ip, decision }) => ({ via: 'direct', ip, port: dest.port, decision }));
   record.decision = hops[0]!.decision;
   return { dest, hops };
 }

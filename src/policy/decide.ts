@@ -9,7 +9,8 @@ export interface SelfAddresses {
   isSelf(ip: string, port: number): boolean;
 }
 
-function applies(rule: CompiledRule, facts: RequestFacts): boolean {
+/** Whether a rule speaks for this request at all (its ports and identities). */
+export function ruleApplies(rule: CompiledRule, facts: RequestFacts): boolean {
   if (rule.ports && !rule.ports.has(facts.dest.port)) return false;
   if (rule.identity && !rule.identity(facts.identity.principal ?? '')) return false;
   return true;
@@ -61,7 +62,7 @@ export function decideHost(policy: CompiledPolicy, facts: RequestFacts): Decisio
     reported = d;
   }
   for (const rule of policy.rules) {
-    if (!applies(rule, facts)) continue;
+    if (!ruleApplies(rule, facts)) continue;
     const hit =
       dest.hostKind === 'name'
         ? rule.names.some((p) => matchesName(p, dest.host))
@@ -128,7 +129,7 @@ export function decideAddress(
   let { decided, reported } = unpack(hostDecision);
   let allowedByAddress: Decision | undefined;
   for (const rule of policy.rules) {
-    if (rule.addresses.length === 0 || !applies(rule, facts)) continue;
+    if (rule.addresses.length === 0 || !ruleApplies(rule, facts)) continue;
     if (!rule.addresses.some((p) => p.kind === 'cidr' && matchesAddress(p, ip))) continue;
     const d = fromRule(rule, facts, 'ip', ip);
     if (isRefusal(d)) return d;

@@ -8,6 +8,7 @@ import { ANONYMOUS, type ClientIdentity } from '../../../src/model/identity.js';
 import { compilePolicy, type CompiledPolicy, type PolicySpec } from '../../../src/policy/compile.js';
 import { decideAddress, decideHost, defaultDecision, isRefusal, type SelfAddresses } from '../../../src/policy/decide.js';
 import type { Decision, RequestFacts } from '../../../src/model/decision.js';
+import { decideAddresses, decideBeforeLookup } from '../../../src/policy/route-decision.js';
 
 // The compiled file lives in dist/test/unit/policy/; the YAML stays in the source tree.
 const FIXTURES = fileURLToPath(new URL('../../../../test/unit/policy/fixtures/', import.meta.url));
@@ -66,18 +67,12 @@ function authority(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** decide(host) -> decide(ip) for every address, as src/core/route.ts drives it for a direct route. */
+/** decide(host) -> decide(ip) for every address, through the same pure steps pipeline/route.ts runs. */
 function runPipeline(policy: CompiledPolicy, facts: RequestFacts, resolved: string[], self: SelfAddresses | undefined): Decision {
-  const hostDecision = decideHost(policy, facts);
-  if (hostDecision && isRefusal(hostDecision)) return hostDecision;
-  let firstRefusal: Decision | undefined;
-  const candidates: Decision[] = [];
-  for (const ip of resolved) {
-    const d = decideAddress(policy, facts, ip, hostDecision, self);
-    if (isRefusal(d)) firstRefusal ??= d;
-    else candidates.push(d);
-  }
-  const out = firstRefusal ?? candidates[0];
+  const before = decideBeforeLookup(policy, facts, false, self);
+  if (before.final) return before.decision;
+  const { refusal, allowed } = decideAddresses(policy, facts, resolved, before.hostDecision, self);
+  const out = refusal ?? allowed[0]?.decision;
   assert.ok(out, 'a case needs at least one resolved address');
   return out;
 }
