@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCertsCommands } from './certs-command.js';
 import { registerConfigCommands } from './config-command.js';
+import { registerExplainCommand } from './explain-command.js';
 import { registerFlowsCommands } from './flows-command.js';
 import { registerK8sCommands } from './k8s-command.js';
 import { registerProxyCommands } from './proxy-commands.js';
@@ -23,6 +24,7 @@ export async function main(argv: string[]): Promise<void> {
   registerProxyCommands(program);
   registerCertsCommands(program);
   registerConfigCommands(program);
+  registerExplainCommand(program);
   registerK8sCommands(program);
   registerFlowsCommands(program);
   try {
