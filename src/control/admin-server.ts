@@ -1,11 +1,13 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 
 export interface AdminState {
   ready(): boolean;
+  /** GET /explain: the policy decision for a target (with its own access check). */
+  explain?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
-/** /healthz (the process answers), /readyz (accepting and not draining), /metrics. */
+/** /healthz (the process answers), /readyz (accepting and not draining), /metrics, /explain. */
 export function createAdminServer(state: AdminState, registry: Registry): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -23,8 +25,10 @@ export function createAdminServer(state: AdminState, registry: Registry): Server
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
         (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err.message}\n`),
       );
+    } else if (path === '/explain' && state.explain) {
+      state.explain(req, res);
     } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz, /readyz or /metrics\n');
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz, /readyz, /metrics or /explain?target=HOST:PORT\n');
     }
   });
 }

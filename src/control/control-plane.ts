@@ -6,7 +6,11 @@ import { listen } from '../listeners/listen.js';
 import { interceptsTls, type Config } from '../config/schema.js';
 import type { InterceptionCA } from '../inspect/interception.js';
 import type { CaptureHook } from '../model/exchange.js';
+import type { Flow } from '../flows/flow.js';
 import { createAdminServer } from './admin-server.js';
+import { explainSetup } from './explain.js';
+import { explainHandler } from './explain-http.js';
+import { attachRecordBuffer, DEFAULT_KEEP_RECORDS, type RecordBuffer } from './record-buffer.js';
 import { attachLog, createLogger } from './log.js';
 import { attachMetrics } from './metrics.js';
 import type { InspectRuntime } from './inspect-control.js';
@@ -21,6 +25,10 @@ export interface ControlPlane {
   capture: CaptureHook | undefined;
   /** Inspect: the CA the data plane intercepts with. */
   ca: InterceptionCA | undefined;
+  /** This instance's records, subscribed here (the data plane only publishes). */
+  records: RecordBuffer;
+  /** Inspect: the flows captured so far, oldest first; undefined in the other modes. */
+  flows: (() => Flow[]) | undefined;
   /** Extra fields for the "listening" line, and warnings to log at start. */
   detail: Record<string, unknown>;
   warnings: string[];
@@ -28,13 +36,18 @@ export interface ControlPlane {
   listen(ports: number[], ready: () => boolean): Promise<{ admin: AddressInfo | undefined; ui: AddressInfo | undefined }>;
   /** After the data plane drained: closes admin and UI, writes pending flows, then detaches log and metrics (last, so the final lines are written). */
   close(): Promise<void>;
-  /** Detaches log and metrics only (after the "closed" line). */
+  /** Detaches log and metrics and ends record streams (after the "closed" line). */
   detach(): void;
 }
 
 export interface ControlOptions {
   /** Where the canonical JSON log goes (the CLI passes stdout); no logging when absent. */
   logStream?: DestinationStream;
+  /**
+   * How many of the latest records `records()` keeps (default 10,000; 0 keeps none, as the CLI
+   * does). `recordStream()` works either way.
+   */
+  keepRecords?: number;
 }
 
 function closeServer(server: HttpServer | undefined): Promise<void> {
@@ -51,22 +64,28 @@ export async function createControlPlane(config: Config, instance: string, optio
     : undefined;
   const detachLog = options.logStream ? attachLog(instance, await createLogger(config.log.format, config.log.level, options.logStream)) : undefined;
   const metrics = attachMetrics(instance, config.mode);
+  const records = attachRecordBuffer(instance, options.keepRecords ?? DEFAULT_KEEP_RECORDS);
   const adminAt = config.admin === 'off' ? undefined : parseHostPort(config.admin)!;
   let admin: HttpServer | undefined;
   const detach = () => {
     metrics.detach();
     detachLog?.();
+    records.end();
   };
   return {
     capture: inspect?.capture,
     ca: inspect?.ca,
+    records,
+    flows: inspect ? () => inspect.store.list().reverse() : undefined,
     detail: inspect?.detail ?? {},
     warnings: inspect?.warnings ?? [],
     async listen(ports, ready) {
       let adminBound: AddressInfo | undefined;
       let uiBound: AddressInfo | undefined;
       if (adminAt) {
-        admin = createAdminServer({ ready }, metrics.registry);
+        // The self-loop guard sees the bound ports, as the data plane's does.
+        const explain = explainHandler(explainSetup(config, () => ports), inspect?.uiToken);
+        admin = createAdminServer({ ready, explain }, metrics.registry);
         adminBound = await listen(admin, adminAt.host, adminAt.port);
         ports.push(adminBound.port);
       }

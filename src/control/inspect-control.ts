@@ -19,6 +19,8 @@ export interface InspectRuntime {
   ca: InterceptionCA;
   /** The UI server, not yet listening, and where it should listen; undefined with --ui off. */
   ui: { server: Server; host: string; port: number } | undefined;
+  /** The UI token (a UI bound beyond loopback has one); it also opens the admin port's /explain. */
+  uiToken: string | undefined;
   /** Extra fields for the "listening" line (never the token). */
   detail: Record<string, unknown>;
   /** Loud warnings to log at start (e.g. --insecure-upstream). */
@@ -36,9 +38,9 @@ export async function prepareInspect(config: Config, instance: string): Promise<
   const capture = flowCaptureHook(store, cfg.bodyCapBytes);
   const detail: Record<string, unknown> = { ca_cert: ca.certFile };
   let ui: InspectRuntime['ui'];
+  let token: string | undefined;
   if (cfg.ui !== 'off') {
     const at = parseHostPort(cfg.ui)!;
-    let token: string | undefined;
     if (!isLoopbackHost(at.host)) {
       const written = await writeUiToken(expandHome(cfg.caDir));
       token = written.token;
@@ -54,7 +56,16 @@ export async function prepareInspect(config: Config, instance: string): Promise<
   }
   // Opened last, so that no earlier setup error leaves the file open (and locked).
   const db = cfg.flowsDb === undefined ? undefined : await openFlowDb(expandHome(cfg.flowsDb), store, instance, detail, warnings);
-  return { store, capture, ca: { issuer: ca.issuer, certFile: ca.certFile }, ui, detail, warnings, close: async () => db?.close() };
+  return {
+    store,
+    capture,
+    ca: { issuer: ca.issuer, certFile: ca.certFile },
+    ui,
+    uiToken: ui ? token : undefined,
+    detail,
+    warnings,
+    close: async () => db?.close(),
+  };
 }
 
 async function openFlowDb(path: string, store: FlowStore, instance: string, detail: Record<string, unknown>, warnings: string[]): Promise<FlowDb> {
