@@ -14,6 +14,7 @@ export type { Config, ConfigInput, Mode } from './config/schema.js';
 export type { ProxyHandle, StartOptions } from './server/start-proxy.js';
 export type { ProxyRecord } from './model/record.js';
 export type { Decision } from './model/decision.js';
+export type { Flow } from './flows/flow.js';
 export { ConfigError, parseConfig } from './config/load.js';
 export { configJsonSchema } from './config/schema.js';
 export { recordChannel, tunnelChannel, lifecycleChannel, phaseChannels, type PhaseEvent } from './model/channels.js';

@@ -24,7 +24,8 @@ export async function runProxy(mode: Mode, flags: ProxyFlags): Promise<void> {
   flusher.unref();
   let handle;
   try {
-    handle = await startProxy(config, { logStream });
+    // records() is for library callers; a long-running proxy keeps none (the log has them).
+    handle = await startProxy(config, { logStream, keepRecords: 0 });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
     if (err instanceof HtpasswdError || err instanceof TlsMaterialError || err instanceof InspectSetupError) throw new UsageError(err.message);

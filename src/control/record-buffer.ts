@@ -10,8 +10,8 @@ export const STREAM_BACKLOG_LIMIT = 10_000;
 export interface RecordBuffer {
   /** The last `keep` records, oldest first (a copy of the list; the records themselves as published). */
   list(): ProxyRecord[];
-  /** The kept records, then each new one as it is published; ends after end(). */
-  stream(): AsyncIterableIterator<ProxyRecord>;
+  /** The kept records (unless `replay` is false), then each new one as it is published; ends after end(). */
+  stream(replay?: boolean): AsyncIterableIterator<ProxyRecord>;
   /** Ends every stream (after the proxy closed: no record can come any more) and unsubscribes. */
   end(): void;
 }
@@ -51,8 +51,8 @@ export function attachRecordBuffer(instance: string, keep: number): RecordBuffer
   const list = () => kept.slice(head);
   return {
     list,
-    stream() {
-      const reader: Reader = { queue: list(), wake: undefined, failed: undefined };
+    stream(replay = true) {
+      const reader: Reader = { queue: replay ? list() : [], wake: undefined, failed: undefined };
       readers.add(reader);
       const iterator: AsyncIterableIterator<ProxyRecord> = {
         async next() {
@@ -71,6 +71,8 @@ export function attachRecordBuffer(instance: string, keep: number): RecordBuffer
         async return() {
           readers.delete(reader);
           reader.queue.length = 0;
+          // A next() still waiting (a reader that gave up on a timeout) ends too.
+          reader.wake?.();
           return { value: undefined, done: true };
         },
         [Symbol.asyncIterator]() {

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { parseHostPort } from '../config/host-port.js';
 import type { Config } from '../config/schema.js';
 import { createControlPlane, type ControlOptions } from '../control/control-plane.js';
+import type { Flow } from '../flows/flow.js';
+import type { ProxyRecord } from '../model/record.js';
 import { publishLifecycle } from '../model/channels.js';
 import { formatHostPort } from '../model/destination.js';
 import { createDataPlane } from './data-plane.js';
@@ -20,6 +22,22 @@ export interface ProxyHandle {
   /** http://host:port or https://host:port, ready for HTTPS_PROXY. */
   url: string;
   ready(): boolean;
+  /**
+   * The records this proxy published so far (one per tunnel, forwarded request, refused or
+   * failed connection), oldest first: the last `keepRecords` of them (default 10,000). A record
+   * is published when its exchange ends, so a tunnel the client still holds open is not here yet.
+   */
+  records(): ProxyRecord[];
+  /**
+   * The kept records, then each new one as it is published; the loop ends when the proxy is
+   * closed. `for await (const r of proxy.recordStream()) if (r.target === 'api.example.com:443') break;`
+   * With `{ replay: false }` only records published from now on: open it before running the
+   * code under test to see just its records. A reader more than 10,000 records behind fails
+   * rather than holding them all.
+   */
+  recordStream(options?: { replay?: boolean }): AsyncIterableIterator<ProxyRecord>;
+  /** Inspect mode (and mtls with inspect): the flows captured so far, oldest first. Throws in other modes. */
+  flows(): Flow[];
   /** Stop accepting, fail readiness, wait for live tunnels up to drainMs, then close. */
   close(drainMs?: number): Promise<void>;
 }
@@ -63,6 +81,12 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
     ui: hostPort(side.ui),
     url: `${dataPlane.scheme}://${formatHostPort(urlHost, bound.port)}`,
     ready: () => dataPlane.ready(),
+    records: () => control.records.list(),
+    recordStream: (options) => control.records.stream(options?.replay !== false),
+    flows: () => {
+      if (!control.flows) throw new Error(`flows() needs interception (inspect mode, or mtls with inspect); this proxy runs ${config.mode} without it`);
+      return control.flows();
+    },
     close: (drainMs = config.timeouts.drain) => {
       closing ??= (async () => {
         const cut = await dataPlane.drain(drainMs);
