@@ -4,6 +4,7 @@
  *   import { startProxy } from 'egresskit';
  *   const proxy = await startProxy({ listen: '127.0.0.1:0', admin: 'off' });
  *   // ... HTTPS_PROXY=proxy.url ...
+ *   proxy.records();   // what it saw (or `for await (const r of proxy.recordStream())`; flows() in inspect)
  *   await proxy.close();
  */
 import { parseConfig } from './config/load.js';
