@@ -89,7 +89,7 @@ function probeAddresses(policy: CompiledPolicy, facts: RequestFacts, hostDecisio
   const named = (ip: string) => cidrs.some(({ p }) => matchesAddress(p, ip));
   const privateProbe = PRIVATE_PROBES.find((ip) => !named(ip));
   if (privateProbe) {
-    // The self check is left out: a private probe stands for the guard, not for this host's own addresses.
+    // Probes stand for kinds of address, not for this host's own: the self check has its own probe below.
     out.push(outcome(`a private address, e.g. ${privateProbe}`, decideAddress(policy, facts, privateProbe, hostDecision, undefined), privateProbe));
   }
   const seen = new Set<string>();
