@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { connect, type TLSSocket } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { connect, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import type { Check, DoctorContext, Outcome } from '../context.js';
 import { subjectLine, topIssuer, verifyErrorText } from '../tls-facts.js';
 
@@ -47,17 +48,40 @@ function handshake(ctx: DoctorContext, servername: string | undefined): Promise<
 function clientCertVerdict(s: TLSSocket, ms: number): Promise<'accepted' | 'unknown' | Error> {
   return new Promise((resolve) => {
     const t = setTimeout(() => finish('unknown'), ms);
-    const onSession = () => finish('accepted');
+    // Writing from within the 'session' emit loses the write on Node 20 (the ticket is still
+    // being read); the next turn of the loop is safe.
+    const onSession = () => setImmediate(() => finish('accepted'));
     const onError = (err: Error) => finish(err);
     const finish = (v: 'accepted' | 'unknown' | Error) => {
       clearTimeout(t);
       s.off('session', onSession);
       s.off('error', onError);
+      s.off('close', onClose);
       resolve(v);
     };
+    const onClose = () => finish(Object.assign(new Error('closed'), { code: 'CLOSED_AFTER_HANDSHAKE' }));
     s.once('session', onSession);
     s.once('error', onError);
+    s.once('close', onClose);
   });
+}
+
+/** The proxy hung up without an alert: it refused the certificate, and only its log says exactly why. */
+function closedAfterHandshake(ctx: DoctorContext, peer: DetailedPeerCertificate, err: Error): Outcome {
+  if (!ctx.opts.proxyCert) return { status: 'fail', failure: 'refused', detail: `the proxy closed the connection after the TLS handshake (${err.message})`, fix: '--proxy-cert client.crt --proxy-key client.key  # if the proxy requires client certificates' };
+  let ours = '?';
+  try {
+    ours = new X509Certificate(ctx.opts.proxyCert).issuer.replace(/\n/g, ', ');
+  } catch {
+    // an unreadable certificate would have failed the handshake already
+  }
+  const theirs = Object.entries(peer.issuer ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(', ');
+  return {
+    status: 'fail',
+    failure: 'refused',
+    detail: `the proxy refused the client certificate (it closed the connection after the handshake); ours is issued by ${ours}, the proxy's own certificate by ${theirs}`,
+    fix: 'egresskit certs issue --ca DIR --kind client --cn NAME --out DIR  # DIR: the CA the proxy uses as --client-ca; its tls_error log line says why',
+  };
 }
 
 export const proxyTlsCheck: Check = {
@@ -100,7 +124,7 @@ export const proxyTlsCheck: Check = {
     const verdict = s.getProtocol() === 'TLSv1.3' ? await clientCertVerdict(s, Math.min(1500, ctx.opts.timeoutMs)) : 'accepted';
     if (verdict instanceof Error) {
       s.destroy();
-      return clientCertRefusal(verdict) ?? { status: 'fail', failure: 'refused', detail: `the proxy closed the connection after the handshake: ${verdict.message}` };
+      return clientCertRefusal(verdict) ?? closedAfterHandshake(ctx, peer, verdict);
     }
     let certNote = 'no client certificate sent';
     if (ctx.opts.proxyCert) certNote = verdict === 'accepted' ? 'client certificate accepted' : 'client certificate sent (the proxy has not confirmed it yet)';
