@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCertsCommands } from './certs-command.js';
 import { registerConfigCommands } from './config-command.js';
+import { registerDoctorCommand } from './doctor-command.js';
 import { registerExplainCommand } from './explain-command.js';
 import { registerFlowsCommands } from './flows-command.js';
 import { registerK8sCommands } from './k8s-command.js';
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<void> {
   registerExplainCommand(program);
   registerK8sCommands(program);
   registerFlowsCommands(program);
+  registerDoctorCommand(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {
