@@ -14,7 +14,7 @@ export function createTlsFront(
   firstByteTimeoutMs: number,
   onNotTls: (socket: Socket, firstBytes: Buffer) => void,
 ): Server {
-  return createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
+  const front = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
     socket.setTimeout(firstByteTimeoutMs, () => socket.destroy());
     socket.once('error', () => socket.destroy());
     socket.once('data', (chunk: Buffer) => {
@@ -27,4 +27,8 @@ export function createTlsFront(
     });
     socket.resume();
   });
+  // The TLS server is fed, never listens: closed with the front, it stops the timers it started
+  // (header-deadline checks); "not running" is expected.
+  front.once('close', () => tlsServer.close(() => undefined));
+  return front;
 }

@@ -7,7 +7,7 @@ import type { DestinationStream } from 'pino';
 import { Agent } from 'undici';
 import { createAdminServer } from '../control/admin-server.js';
 import { parseHostPort } from '../config/host-port.js';
-import { underlyingSocket } from '../quirks/node-quirks.js';
+import { startConnectionTracking, underlyingSocket } from '../quirks/node-quirks.js';
 import type { Config } from '../config/schema.js';
 import { Htpasswd } from '../identity/htpasswd.js';
 import { createProxyServer, type ListenerSpec } from '../listeners/create-server.js';
@@ -107,6 +107,8 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
     headersTimeoutMs: config.timeouts.headers,
     keepAliveTimeoutMs: config.timeouts.keepAlive,
   });
+  // Behind the TLS front the HTTPS server never listens: without this, no header deadline.
+  if (spec.kind === 'tls') startConnectionTracking(server);
   server.on('connection', (socket: Socket) => {
     ctx.state.connections++;
     socket.once('close', () => ctx.state.connections--);
