@@ -81,6 +81,18 @@ async function* counted(body: AsyncIterable<Buffer>, record: ProxyRecord, captur
 }
 
 /**
+ * How many body bytes are still to come when a response starts, as undici frames it: a
+ * Content-Length counts down; chunked never reaches 0 before its terminator has been parsed;
+ * no body is 0; a body delimited by the close of the connection is 0 (see onResponseData).
+ */
+function bodyLength(method: string, status: number, headers: Record<string, string | string[] | undefined>): number {
+  if (method === 'HEAD' || status === 204 || status === 304) return 0;
+  if (headers['transfer-encoding'] !== undefined) return Infinity;
+  const length = headers['content-length'];
+  return typeof length === 'string' && /^\d+$/.test(length) ? Number(length) : 0;
+}
+
+/**
  * Streams the exchange through undici's handler interface: no intermediate Readable, and
  * backpressure both ways (a slow client pauses the upstream response). Shared by plain HTTP
  * forwarding and the requests inside an intercepted tunnel; `capture` (inspect mode) sees
@@ -96,8 +108,10 @@ export function relay(
 ): void {
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   if (!hasBody) capture?.requestEnd();
+  const method = req.method ?? 'GET';
   let controller: Dispatcher.DispatchController | undefined;
   let done = false;
+  let bodyLeft = 0;
   const finish = () => {
     if (done) return;
     done = true;
@@ -114,7 +128,7 @@ export function relay(
   const options: Dispatcher.DispatchOptions = {
     origin: t.origin,
     path: t.path,
-    method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+    method: method as Dispatcher.HttpMethod,
     headers: t.headers,
     // undici streams any async iterable; its typings only name Readable.
     body: hasBody ? (counted(req, record, capture) as unknown as Dispatcher.DispatchOptions['body']) : null,
@@ -131,6 +145,7 @@ export function relay(
         return;
       }
       record.status = statusCode;
+      bodyLeft = bodyLength(method, statusCode, headers as Record<string, string | string[] | undefined>);
       capture?.responseStart(statusCode, statusMessage ?? '', fieldPairs(headers as Record<string, string | string[] | undefined>));
       const out = forwardResponseHeaders(headers as Record<string, string | string[] | undefined>);
       if (statusMessage) res.writeHead(statusCode, statusMessage, out);
@@ -139,7 +154,15 @@ export function relay(
     onResponseData(c, chunk) {
       record.bytesDown += chunk.length;
       capture?.responseData(chunk);
-      if (!res.write(chunk)) c.pause();
+      bodyLeft -= chunk.length;
+      // Never pause on the chunk that ends the body: undici's parser would stop before its
+      // message-complete step with nothing left unread, so a close from the destination (its
+      // keep-alive timer, while a slow client drains) reads as a broken response (keep-alive:
+      // "other side closed", the client's tail cut; close-delimited: an assertion in undici 7
+      // that kills the process). What is still unread after a pause keeps that close behind
+      // it; a close-delimited body never has anything after it, so it is never paused and a
+      // slow client of one is buffered here.
+      if (!res.write(chunk) && bodyLeft > 0) c.pause();
     },
     onResponseEnd(_c, trailers) {
       const names = Object.keys(trailers);

@@ -54,7 +54,7 @@ describe('inspect: every socket of an intercepted tunnel is closed, whatever car
     dest = await startDestination(pki);
     const caDir = await mkdtemp(join(tmpdir(), 'egk-fd-ca-'));
     proxy = await startCli([
-      'inspect', '--listen', '127.0.0.1:0', '--admin', 'off', '--ca-dir', caDir,
+      'inspect', '--listen', '127.0.0.1:0', '--admin', 'off', '--ui', 'off', '--ca-dir', caDir,
       '--upstream-ca', pki.caFile, '--allow-private', '--connect-ports', String(dest.port),
     ]);
     ca = await readFile(join(caDir, 'ca.crt'), 'utf8');
