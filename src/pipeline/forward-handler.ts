@@ -71,7 +71,8 @@ async function prepare(ctx: ProxyContext, req: IncomingMessage, record: ProxyRec
   return { parent: undefined, origin: `http://${isIP(ip) === 6 ? `[${ip}]` : ip}:${dest.port}`, path: `${url.pathname}${url.search}`, headers, dest };
 }
 
-async function* counted(body: AsyncIterable<Buffer>, record: ProxyRecord, capture: ExchangeCapture | undefined): AsyncGenerator<Buffer> {
+async function* counted(body: AsyncIterable<Buffer>, record: ProxyRecord, capture: ExchangeCapture | undefined, started: () => void): AsyncGenerator<Buffer> {
+  started();
   for await (const chunk of body) {
     record.bytesUp += chunk.length;
     capture?.requestData(chunk);
@@ -79,6 +80,11 @@ async function* counted(body: AsyncIterable<Buffer>, record: ProxyRecord, captur
   }
   capture?.requestEnd();
 }
+
+/** RFC 9110 section 9.2.2: a request these methods sent twice has the effect of sending it once. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** How a pooled connection the destination closed under a request fails (undici's "other side closed", a reset). */
+const CONNECTION_LOST = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 /**
  * How many body bytes are still to come when a response starts, as undici frames it: a
@@ -111,6 +117,9 @@ export function relay(
   const method = req.method ?? 'GET';
   let controller: Dispatcher.DispatchController | undefined;
   let done = false;
+  let bodyStarted = false;
+  let responded = false;
+  let retried = false;
   let bodyLeft = 0;
   const finish = () => {
     if (done) return;
@@ -125,19 +134,22 @@ export function relay(
     finish();
   });
   res.on('drain', () => controller?.resume());
-  const options: Dispatcher.DispatchOptions = {
+  const options = (): Dispatcher.DispatchOptions => ({
     origin: t.origin,
     path: t.path,
     method: method as Dispatcher.HttpMethod,
     headers: t.headers,
     // undici streams any async iterable; its typings only name Readable.
-    body: hasBody ? (counted(req, record, capture) as unknown as Dispatcher.DispatchOptions['body']) : null,
-  };
-  (t.dispatcher ?? ctx.agent).dispatch(options, {
+    body: hasBody ? (counted(req, record, capture, () => (bodyStarted = true)) as unknown as Dispatcher.DispatchOptions['body']) : null,
+  });
+  const handler: Dispatcher.DispatchHandler = {
     onRequestStart(c) {
       controller = c;
+      // A retry that starts after the client left.
+      if (done) c.abort(new Error('client closed the connection'));
     },
     onResponseStart(c, statusCode, headers, statusMessage) {
+      responded = true;
       if (statusCode < 200) return;
       if (t.parent && statusCode === 407) {
         // The parent's 407 is about egresskit's credentials; passed on, it would ask the client for them.
@@ -173,6 +185,15 @@ export function relay(
     },
     onResponseError(_c, err) {
       if (done) return;
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      // A pooled connection the destination had just closed: sent once more on a new one, as
+      // undici and browsers do, when nothing of it can have been acted on twice.
+      if (!responded && !retried && !bodyStarted && IDEMPOTENT.has(method) && CONNECTION_LOST.has(code)) {
+        retried = true;
+        // Out of undici's own close handling, which is still on the stack.
+        queueMicrotask(() => dispatcher.dispatch(options(), handler));
+        return;
+      }
       if (res.headersSent) {
         const e = toProxyError(err);
         record.error ??= e.code;
@@ -184,5 +205,7 @@ export function relay(
       done = true;
       failExchange(ctx, res, record, err, capture);
     },
-  });
+  };
+  const dispatcher = t.dispatcher ?? ctx.agent;
+  dispatcher.dispatch(options(), handler);
 }
