@@ -16,8 +16,8 @@ import { captureExchange, exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuth
 import { relayUpgrade } from './upgrade-relay.js';
 
 export interface H1Server {
-  /** Serves the decrypted HTTP/1.1 connection of a tunnel; `first` is the upstream socket already handshook. */
-  serve(t: Tunnel, secure: TLSSocket, first: TLSSocket | undefined): Client;
+  /** Serves the decrypted HTTP/1.1 connection of a tunnel; its upstream connections come from `t.connectUpstream`. */
+  serve(t: Tunnel, secure: TLSSocket): Client;
   closeIdle(): void;
   close(): void;
 }
@@ -61,13 +61,12 @@ export function createH1Server(config: Config): H1Server {
     });
   });
 
-  function upstreamClient(t: Tunnel, first: TLSSocket | undefined): Client {
-    let socket = first;
+  function upstreamClient(t: Tunnel): Client {
     return new Client(t.origin, {
       // The pipeline dialed (and policy checked) the address; a reconnect dials the same address, never the name.
+      // The tunnel hands out the connection it made first, so a socket is only taken when a request needs one.
       connect: (_opts, callback) => {
-        const ready = socket ? Promise.resolve(socket) : t.upstreamError ? Promise.reject(t.upstreamError) : t.connectUpstream(['http/1.1']);
-        socket = undefined;
+        const ready = t.upstreamError ? Promise.reject(t.upstreamError) : t.connectUpstream(['http/1.1']);
         ready.then(
           (tls) => {
             noteUpstreamTls(t, tls);
@@ -113,8 +112,8 @@ export function createH1Server(config: Config): H1Server {
   }
 
   return {
-    serve(t, secure, first) {
-      const upstream = upstreamClient(t, first);
+    serve(t, secure) {
+      const upstream = upstreamClient(t);
       tunnels.set(secure, { t, upstream });
       inner.emit('connection', secure);
       return upstream;

@@ -42,6 +42,8 @@ function withHead(socket: Duplex, head: Buffer): Duplex {
 }
 
 
+const ignoreError = (): void => undefined;
+
 /** The protocols interception speaks; the order of the client's offer decides between them. */
 const SPOKEN = new Set(['h2', 'http/1.1']);
 
@@ -110,18 +112,36 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
       route: { dest, hops: [h.hop] },
       tls,
       upstreamError: undefined,
-      connectUpstream: (alpn) => h.redial().then((conn) => connectUpstreamTls(conn.socket, dest, upstreamOptions, alpn)),
+      // The connection made before answering the client goes to the first exchange that can use it.
+      connectUpstream: (alpn) => {
+        const s = claimFirst();
+        if (s && !s.destroyed && alpn.includes(s.alpnProtocol || 'http/1.1')) return Promise.resolve(s);
+        s?.destroy();
+        return h.redial().then((conn) => connectUpstreamTls(conn.socket, dest, upstreamOptions, alpn));
+      },
     };
     const sniMismatch = sni !== undefined && sniHost !== dest.host;
     const http1Only = record.decision?.alpn === 'http1' || matches(http1Hosts, dest.host, dest.hostKind);
     const offer = upstreamAlpnOffer(peeked.hello, http1Only);
     let upstreamTls: TLSSocket | undefined;
+    // The tunnel owns that first connection until an exchange claims it, and closes it if none
+    // does (a handshake-only tunnel, a WebSocket-only one): it would otherwise outlive the tunnel.
+    let first: TLSSocket | undefined;
+    const claimFirst = (): TLSSocket | undefined => {
+      const s = first;
+      first = undefined;
+      s?.off('error', ignoreError);
+      return s;
+    };
     if (sniMismatch) h.upstream.destroy();
     else {
       try {
         const started = performance.now();
         upstreamTls = await connectUpstreamTls(h.upstream.socket, dest, upstreamOptions, offer);
         notePhase(record, 'tls', started);
+        first = upstreamTls;
+        // Unclaimed, nothing else listens: a reset from the destination must not throw.
+        first.on('error', ignoreError);
       } catch (err) {
         // The client still gets its TLS session: each request is answered 502 with the reason.
         tunnel.upstreamError = toProxyError(err, formatHostPort(dest.host, dest.port));
@@ -143,7 +163,7 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
     };
     const secure = new TLSSocket((h.head.length ? withHead(client, h.head) : client) as Socket, options);
     let h2: ServerHttp2Session | undefined;
-    let closeUpstream: () => void = () => upstreamTls?.destroy();
+    let closeUpstream: () => void = () => claimFirst()?.destroy();
     const entry = {
       destroy: () => {
         secure.destroy();
@@ -165,12 +185,15 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
       tls.clientAlpn = secure.alpnProtocol || undefined;
       secure.setTimeout(config.timeouts.idle);
       if (secure.alpnProtocol === 'h2') {
-        h2 = serveH2(tunnel, secure, upstreamTls, h2Limits);
+        h2 = serveH2(tunnel, secure, claimFirst(), h2Limits);
         h2Sessions.add(h2);
         closeUpstream = () => h2?.destroy();
       } else {
-        const upstream = h1.serve(tunnel, secure, upstreamTls);
-        closeUpstream = () => void upstream.destroy().catch(() => undefined);
+        const upstream = h1.serve(tunnel, secure);
+        closeUpstream = () => {
+          claimFirst()?.destroy();
+          void upstream.destroy().catch(() => undefined);
+        };
       }
     });
     secure.on('error', (err: NodeJS.ErrnoException) => {

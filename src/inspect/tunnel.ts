@@ -27,7 +27,11 @@ export interface Tunnel {
   tls: TunnelTls;
   /** Set when the upstream TLS handshake made before answering the client failed: every exchange gets it as a 502. */
   upstreamError: ProxyError | undefined;
-  /** A new verified TLS connection to the decided address (never a new DNS lookup). */
+  /**
+   * A verified TLS connection to the decided address (never a new DNS lookup): the one made
+   * before answering the client if no exchange has claimed it yet, else a new one. The caller
+   * owns what it gets and must close it.
+   */
   connectUpstream(alpn: string[]): Promise<TLSSocket>;
 }
 

@@ -15,7 +15,7 @@ export function createTlsFront(
   firstByteTimeoutMs: number,
   onNotTls: (socket: Socket, firstBytes: Buffer) => void,
 ): Server {
-  return createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
+  const front = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
     // A refused handshake is logged with the client's address: see the quirk.
     keepPeerAddress(socket);
     socket.setTimeout(firstByteTimeoutMs, () => socket.destroy());
@@ -30,4 +30,8 @@ export function createTlsFront(
     });
     socket.resume();
   });
+  // The TLS server is fed, never listens: closed with the front, it stops the timers it started
+  // (header-deadline checks); "not running" is expected.
+  front.once('close', () => tlsServer.close(() => undefined));
+  return front;
 }

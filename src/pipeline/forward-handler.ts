@@ -17,13 +17,31 @@ export interface Target {
   dispatcher: Dispatcher;
 }
 
-async function* counted(body: AsyncIterable<Buffer>, record: ProxyRecord, capture: ExchangeCapture | undefined): AsyncGenerator<Buffer> {
+async function* counted(body: AsyncIterable<Buffer>, record: ProxyRecord, capture: ExchangeCapture | undefined, started: () => void): AsyncGenerator<Buffer> {
+  started();
   for await (const chunk of body) {
     record.bytesUp += chunk.length;
     capture?.requestData(chunk);
     yield chunk;
   }
   capture?.requestEnd();
+}
+
+/** RFC 9110 section 9.2.2: a request these methods sent twice has the effect of sending it once. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** How a pooled connection the destination closed under a request fails (undici's "other side closed", a reset). */
+const CONNECTION_LOST = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
+/**
+ * How many body bytes are still to come when a response starts, as undici frames it: a
+ * Content-Length counts down; chunked never reaches 0 before its terminator has been parsed;
+ * no body is 0; a body delimited by the close of the connection is 0 (see onResponseData).
+ */
+function bodyLength(method: string, status: number, headers: Record<string, string | string[] | undefined>): number {
+  if (method === 'HEAD' || status === 204 || status === 304) return 0;
+  if (headers['transfer-encoding'] !== undefined) return Infinity;
+  const length = headers['content-length'];
+  return typeof length === 'string' && /^\d+$/.test(length) ? Number(length) : 0;
 }
 
 /**
@@ -47,8 +65,13 @@ function relayExchange(
 ): void {
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   if (!hasBody) capture?.requestEnd();
+  const method = req.method ?? 'GET';
   let controller: Dispatcher.DispatchController | undefined;
   let done = false;
+  let bodyStarted = false;
+  let responded = false;
+  let retried = false;
+  let bodyLeft = 0;
   const finish = () => {
     if (done) return;
     done = true;
@@ -62,19 +85,22 @@ function relayExchange(
     finish();
   });
   res.on('drain', () => controller?.resume());
-  const options: Dispatcher.DispatchOptions = {
+  const options = (): Dispatcher.DispatchOptions => ({
     origin: t.origin,
     path: t.path,
-    method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+    method: method as Dispatcher.HttpMethod,
     headers: t.headers,
     // undici streams any async iterable; its typings only name Readable.
-    body: hasBody ? (counted(req, record, capture) as unknown as Dispatcher.DispatchOptions['body']) : null,
-  };
-  t.dispatcher.dispatch(options, {
+    body: hasBody ? (counted(req, record, capture, () => (bodyStarted = true)) as unknown as Dispatcher.DispatchOptions['body']) : null,
+  });
+  const handler: Dispatcher.DispatchHandler = {
     onRequestStart(c) {
       controller = c;
+      // A retry that starts after the client left.
+      if (done) c.abort(new Error('client closed the connection'));
     },
     onResponseStart(c, statusCode, headers, statusMessage) {
+      responded = true;
       if (statusCode < 200) return;
       if (t.parent && statusCode === 407) {
         // The parent's 407 is about egresskit's credentials; passed on, it would ask the client for them.
@@ -83,6 +109,7 @@ function relayExchange(
       }
       record.status = statusCode;
       notePhase(record, 'ttfb', record.start);
+      bodyLeft = bodyLength(method, statusCode, headers as Record<string, string | string[] | undefined>);
       capture?.responseStart(statusCode, statusMessage ?? '', fieldPairs(headers as Record<string, string | string[] | undefined>));
       const out = forwardResponseHeaders(headers as Record<string, string | string[] | undefined>);
       if (statusMessage) res.writeHead(statusCode, statusMessage, out);
@@ -91,7 +118,15 @@ function relayExchange(
     onResponseData(c, chunk) {
       record.bytesDown += chunk.length;
       capture?.responseData(chunk);
-      if (!res.write(chunk)) c.pause();
+      bodyLeft -= chunk.length;
+      // Never pause on the chunk that ends the body: undici's parser would stop before its
+      // message-complete step with nothing left unread, so a close from the destination (its
+      // keep-alive timer, while a slow client drains) reads as a broken response (keep-alive:
+      // "other side closed", the client's tail cut; close-delimited: an assertion in undici 7
+      // that kills the process). What is still unread after a pause keeps that close behind
+      // it; a close-delimited body never has anything after it, so it is never paused and a
+      // slow client of one is buffered here.
+      if (!res.write(chunk) && bodyLeft > 0) c.pause();
     },
     onResponseEnd(_c, trailers) {
       const names = Object.keys(trailers);
@@ -102,6 +137,15 @@ function relayExchange(
     },
     onResponseError(_c, err) {
       if (done) return;
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      // A pooled connection the destination had just closed: sent once more on a new one, as
+      // undici and browsers do, when nothing of it can have been acted on twice.
+      if (!responded && !retried && !bodyStarted && IDEMPOTENT.has(method) && CONNECTION_LOST.has(code)) {
+        retried = true;
+        // Out of undici's own close handling, which is still on the stack.
+        queueMicrotask(() => t.dispatcher.dispatch(options(), handler));
+        return;
+      }
       if (res.headersSent) {
         const e = toProxyError(err);
         record.error ??= e.code;
@@ -114,5 +158,6 @@ function relayExchange(
       done = true;
       failed(err);
     },
-  });
+  };
+  t.dispatcher.dispatch(options(), handler);
 }

@@ -17,6 +17,8 @@ export interface PooledTarget {
   reused: boolean;
 }
 
+/** A pool left with no connection is closed this long after it was dropped from the map. */
+const POOL_GRACE_MS = 5_000;
 /** A connection dialled by prepare() is kept this long for its pool to take, then closed. */
 const SPARE_MS = 10_000;
 
@@ -94,7 +96,9 @@ export class AddressPools {
       const s = created.stats;
       if (s.connected === 0 && s.size === 0 && s.queued === 0 && this.pools.get(origin) === created) {
         this.pools.delete(origin);
-        void created.close().catch(() => undefined);
+        // Closed a little later: a request that lost this connection is sent once more on the
+        // same pool (relay's retry), and close() would refuse it; close() waits for what is queued.
+        setTimeout(() => void created.close().catch(() => undefined), POOL_GRACE_MS).unref();
       }
     });
     this.pools.set(origin, pool);
