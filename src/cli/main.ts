@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCertsCommands } from './certs-command.js';
 import { registerConfigCommands } from './config-command.js';
+import { registerDevCommand } from './dev-command.js';
 import { registerFlowsCommands } from './flows-command.js';
 import { registerK8sCommands } from './k8s-command.js';
 import { registerProxyCommands } from './proxy-commands.js';
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<void> {
   registerConfigCommands(program);
   registerK8sCommands(program);
   registerFlowsCommands(program);
+  registerDevCommand(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {
