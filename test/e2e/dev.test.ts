@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -252,3 +252,14 @@ describe('egresskit dev: a port in use', () => {
   }
 });
 
+describe('egresskit dev: a half-written certificate folder', () => {
+  it('is refused with exit 2 and what to do, and is not completed with certificates from another CA', async () => {
+    const dir = join(await mkdtemp(join(tmpdir(), 'egk-dev-partial-')), 'certs');
+    await mkdir(join(dir, 'mtls'), { recursive: true });
+    await writeFile(join(dir, 'mtls', 'ca.crt'), 'left over\n');
+    const r = await runToExit(['dev', '--dir', dir, ...portArgs(await freeDevPorts())], 20_000);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /holds only part of the development certificates \(1 of 8 files\); delete /);
+    assert.deepEqual(await readdir(join(dir, 'mtls')), ['ca.crt']);
+  });
+});
