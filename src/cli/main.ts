@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCertsCommands } from './certs-command.js';
 import { registerConfigCommands } from './config-command.js';
+import { registerDevCommand } from './dev-command.js';
 import { registerDoctorCommand } from './doctor-command.js';
 import { registerExplainCommand } from './explain-command.js';
 import { registerFlowsCommands } from './flows-command.js';
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<void> {
   registerK8sCommands(program);
   registerFlowsCommands(program);
   registerDoctorCommand(program);
+  registerDevCommand(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {
