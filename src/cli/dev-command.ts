@@ -6,23 +6,8 @@ import { sharedStdout } from './dev-log.js';
 import { checkDistinctPorts, startDevStack, type DevOptions } from './dev-stack.js';
 import { UsageError } from './usage-error.js';
 
-interface DevFlags {
-  host: string;
-  dir: string;
-  forwardPort: number;
-  inspectPort: number;
-  uiPort: number;
-  mtlsPort: number;
-  adminPort: number | 'off';
-  allowPrivate?: boolean;
-  allow?: string[];
-  deny?: string[];
-  connectPorts?: number[];
-  upstreamCa?: string[];
-  logFormat?: 'json' | 'pretty';
-  logLevel?: string;
-  drain: string;
-}
+/** The flags are the stack's options, plus where the certificates live. */
+type DevFlags = DevOptions & { dir: string; drain: string };
 
 function port(flag: string, allowOff = false) {
   return (value: string): number | 'off' => {
