@@ -211,9 +211,16 @@ function relayStream(
   const up = session.request(out, { endStream: requestEnded, waitForTrailers: !requestEnded });
   setUp(up);
   up.setTimeout(t.ctx.config.timeouts.idle, () => fail(new ProxyError('upstream_timeout', `no data from ${t.authority} for ${t.ctx.config.timeouts.idle} ms`)));
+  let errored = false;
   up.on('error', (err) => {
+    errored = true;
     if (onRefused && up.rstCode === NGHTTP2_REFUSED_STREAM && record.status === undefined) onRefused();
     else fail(err);
+  });
+  // A reset with NO_ERROR or CANCEL before any response emits no 'error': the client's stream
+  // would wait for an answer that never comes.
+  up.once('close', () => {
+    if (!errored && record.status === undefined) fail(new ProxyError('upstream_failed', `${t.authority} closed the stream before answering (code ${up.rstCode})`));
   });
 
   if (!requestEnded) {

@@ -30,9 +30,9 @@ export interface PhaseEvent {
 
 const PHASE_FIELD = { dns: 'dnsMs', connect: 'connectMs', tls: 'tlsMs', ttfb: 'ttfbMs' } as const;
 
-/** Notes how long a phase took (since `since`, a performance.now() value) on the record and publishes it. */
-export function notePhase(record: ProxyRecord, phase: Phase, since: number): void {
-  const ms = Math.round((performance.now() - since) * 100) / 100;
+/** Notes how long a phase took (from `since` to `until`, performance.now() values) on the record and publishes it. */
+export function notePhase(record: ProxyRecord, phase: Phase, since: number, until = performance.now()): void {
+  const ms = Math.round((until - since) * 100) / 100;
   record.phases[PHASE_FIELD[phase]] = ms;
   const channel = phaseChannels[phase];
   if (channel.hasSubscribers) channel.publish({ instance: record.instance, phase, ms, record } satisfies PhaseEvent);

@@ -35,6 +35,7 @@ export type ErrorCode =
   | 'not_tls'
   | 'client_gone'
   | 'client_reset'
+  | 'client_slow'
   | 'idle_timeout'
   | 'tls_handshake'
   | 'client_tls'
@@ -237,6 +238,13 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorSpec> = {
     proxyStatus: 'connection_terminated',
     message: 'the client connection failed',
     hint: 'the client reset the connection or its network dropped it',
+    outcomeOnly: true,
+  },
+  client_slow: {
+    status: 499,
+    proxyStatus: 'connection_terminated',
+    message: 'the client read the response too slowly',
+    hint: 'a response without a length (ended by closing the connection) cannot be paused for a slow client; egresskit buffers 16 MiB of it, then gives up',
     outcomeOnly: true,
   },
   idle_timeout: {

@@ -27,6 +27,9 @@ async function* counted(body: AsyncIterable<Buffer>, record: ProxyRecord, captur
   capture?.requestEnd();
 }
 
+/** What a response that cannot be paused (close-delimited) may hold for a slow client. */
+const MAX_UNPAUSED_BUFFER = 16 * 1024 * 1024;
+
 /** RFC 9110 section 9.2.2: a request these methods sent twice has the effect of sending it once. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** How a pooled connection the destination closed under a request fails (undici's "other side closed", a reset). */
@@ -124,9 +127,13 @@ function relayExchange(
       // keep-alive timer, while a slow client drains) reads as a broken response (keep-alive:
       // "other side closed", the client's tail cut; close-delimited: an assertion in undici 7
       // that kills the process). What is still unread after a pause keeps that close behind
-      // it; a close-delimited body never has anything after it, so it is never paused and a
-      // slow client of one is buffered here.
-      if (!res.write(chunk) && bodyLeft > 0) c.pause();
+      // it; a close-delimited body never has anything after it, so it is never paused: a slow
+      // client of one is buffered here, up to a bound.
+      if (res.write(chunk)) return;
+      if (bodyLeft > 0) c.pause();
+      else if (bodyLeft < 0 && res.writableLength > MAX_UNPAUSED_BUFFER) {
+        c.abort(new ProxyError('client_slow', `${res.writableLength} bytes of a response without a length were waiting for the client`));
+      }
     },
     onResponseEnd(_c, trailers) {
       const names = Object.keys(trailers);

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { publishTunnel } from '../model/channels.js';
+import { notePhase, publishTunnel } from '../model/channels.js';
 import type { ProxyRecord } from '../model/record.js';
 import type { UpstreamConnection } from '../upstream/connection.js';
 import { splice } from '../upstream/tunnel.js';
@@ -20,6 +20,6 @@ export async function runTunnel(ctx: ProxyContext, client: Duplex, upstream: Ups
   publishTunnel({ instance: ctx.instance, open: false });
   record.bytesUp = result.bytesUp;
   record.bytesDown = result.bytesDown;
-  if (upstream.firstByteAt !== undefined) record.phases.ttfbMs ??= Math.round((upstream.firstByteAt - record.start) * 100) / 100;
+  if (upstream.firstByteAt !== undefined && record.phases.ttfbMs === undefined) notePhase(record, 'ttfb', record.start, upstream.firstByteAt);
   if (result.error) record.error ??= result.error;
 }

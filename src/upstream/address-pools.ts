@@ -1,5 +1,6 @@
-import { isIP, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Agent, Pool, type Dispatcher } from 'undici';
+import { formatHostPort } from '../model/destination.js';
 import { UpstreamConnection } from './connection.js';
 
 export interface PoolTimeouts {
@@ -13,27 +14,37 @@ export interface PoolTimeouts {
 export interface PooledTarget {
   dispatcher: Dispatcher;
   origin: string;
-  /** An idle kept-alive connection will carry it: nothing was dialled for this request. */
+  /** Nothing was dialled for this request (an idle kept-alive connection, or the parent proxy's own pool). */
   reused: boolean;
 }
 
-/** A pool left with no connection is closed this long after it was dropped from the map. */
-const POOL_GRACE_MS = 5_000;
+/** A connection dialled for a pool that has not taken it yet; release() stops watching it. */
+interface Spare {
+  socket: Socket;
+  release(): void;
+}
+
 /** A connection dialled by prepare() is kept this long for its pool to take, then closed. */
 const SPARE_MS = 10_000;
+/** A pool left with no connection is closed this long after it was dropped from the map. */
+const POOL_GRACE_MS = 5_000;
 
 /**
  * Kept-alive connections for absolute-URI forwarding, one undici Pool per dialled address (never
  * per name: a pooled connection is never re-resolved). When a pool has no idle connection the
  * pipeline dials one itself before the request is sent, so that a refusing address is seen in
  * the dial step and the next allowed address is tried, as for CONNECT; the pool then takes
- * that connection. Pools with no connection left are dropped, so the map stays bounded by the
- * destinations in use.
+ * that connection. A pool is dropped once it has no connection and nothing queued (after a
+ * disconnect, a failed connect or an unused spare), so the map is bounded by the destinations
+ * in use.
  */
 export class AddressPools {
   private readonly pools = new Map<string, Pool>();
-  private readonly spare = new Map<string, Socket[]>();
+  /** Pools dropped from the map and waiting out their grace period, so close() closes them too. */
+  private readonly dropped = new Set<Pool>();
+  private readonly spare = new Map<string, Spare[]>();
   private readonly parentAgent: Agent;
+  private closed = false;
 
   constructor(private readonly timeouts: PoolTimeouts) {
     this.parentAgent = new Agent(this.clientOptions());
@@ -41,28 +52,31 @@ export class AddressPools {
 
   /** A pooled connection to ip:port: an idle one, or a new one dialled now (a dial failure rejects here). */
   async prepare(ip: string, port: number): Promise<PooledTarget> {
-    const origin = `http://${isIP(ip) === 6 ? `[${ip}]` : ip}:${port}`;
+    const origin = `http://${formatHostPort(ip, port)}`;
     const existing = this.pools.get(origin);
     if (existing && existing.stats.free > 0) return { dispatcher: existing, origin, reused: true };
     const conn = await UpstreamConnection.dial(ip, port, this.timeouts.connect, false);
-    const list = this.spare.get(origin) ?? [];
-    list.push(conn.socket);
-    this.spare.set(origin, list);
-    setTimeout(() => this.dropSpare(origin, conn.socket), SPARE_MS).unref();
+    if (this.closed) {
+      conn.destroy();
+      throw new Error('the proxy is closing');
+    }
+    this.park(origin, conn.socket);
     // Looked up after the dial: the pool seen before it may have lost its last connection and been dropped meanwhile.
     return { dispatcher: this.pool(origin, ip, port), origin, reused: false };
   }
 
   /** The parent proxy resolves and dials; its connections are pooled by its URL. */
   parent(origin: string): PooledTarget {
-    return { dispatcher: this.parentAgent, origin, reused: false };
+    return { dispatcher: this.parentAgent, origin, reused: true };
   }
 
   async close(): Promise<void> {
-    for (const list of this.spare.values()) for (const s of list) s.destroy();
+    this.closed = true;
+    for (const list of this.spare.values()) for (const s of list) s.socket.destroy();
     this.spare.clear();
-    const all = [...this.pools.values(), this.parentAgent];
+    const all = [...this.pools.values(), ...this.dropped, this.parentAgent];
     this.pools.clear();
+    this.dropped.clear();
     await Promise.all(all.map((p) => p.close().catch(() => undefined)));
   }
 
@@ -92,36 +106,64 @@ export class AddressPools {
       },
     });
     const created = pool;
-    created.on('disconnect', () => {
-      const s = created.stats;
-      if (s.connected === 0 && s.size === 0 && s.queued === 0 && this.pools.get(origin) === created) {
-        this.pools.delete(origin);
-        // Closed a little later: a request that lost this connection is sent once more on the
-        // same pool (relay's retry), and close() would refuse it; close() waits for what is queued.
-        setTimeout(() => void created.close().catch(() => undefined), POOL_GRACE_MS).unref();
-      }
-    });
+    const dropIfEmpty = () => this.dropIfEmpty(origin, created);
+    created.on('disconnect', dropIfEmpty);
+    created.on('connectionError', dropIfEmpty);
     this.pools.set(origin, pool);
     return pool;
   }
 
-  private takeSpare(origin: string): Socket | undefined {
-    const list = this.spare.get(origin);
-    let socket: Socket | undefined;
-    while (list && list.length > 0 && !socket) {
-      const s = list.shift()!;
-      if (!s.destroyed) socket = s;
-    }
-    if (list && list.length === 0) this.spare.delete(origin);
-    return socket;
+  private dropIfEmpty(origin: string, pool: Pool): void {
+    const s = pool.stats;
+    if (s.connected > 0 || s.size > 0 || s.queued > 0 || this.pools.get(origin) !== pool) return;
+    this.pools.delete(origin);
+    this.dropped.add(pool);
+    // Closed a little later: a request that lost this connection is sent once more on the
+    // same pool (relay's retry), and close() would refuse it; close() waits for what is queued.
+    setTimeout(() => {
+      this.dropped.delete(pool);
+      void pool.close().catch(() => undefined);
+    }, POOL_GRACE_MS).unref();
   }
 
-  private dropSpare(origin: string, socket: Socket): void {
+  /** Keeps a dialled connection for its pool; until taken, a close (or SPARE_MS unused) only drops it. */
+  private park(origin: string, socket: Socket): void {
+    const unpark = () => this.dropSpare(origin, spare);
+    const timer = setTimeout(unpark, SPARE_MS).unref();
+    const spare: Spare = {
+      socket,
+      release: () => {
+        clearTimeout(timer);
+        socket.off('close', unpark);
+      },
+    };
+    socket.once('close', unpark);
+    const list = this.spare.get(origin) ?? [];
+    list.push(spare);
+    this.spare.set(origin, list);
+  }
+
+  private takeSpare(origin: string): Socket | undefined {
     const list = this.spare.get(origin);
-    const i = list?.indexOf(socket) ?? -1;
-    if (i < 0) return;
-    list!.splice(i, 1);
-    if (list!.length === 0) this.spare.delete(origin);
-    socket.destroy();
+    let spare = list?.shift();
+    // Destroyed but its 'close' not emitted yet: never handed to a pool.
+    while (spare?.socket.destroyed) {
+      spare.release();
+      spare = list?.shift();
+    }
+    if (list && list.length === 0) this.spare.delete(origin);
+    spare?.release();
+    return spare?.socket;
+  }
+
+  private dropSpare(origin: string, spare: Spare): void {
+    spare.release();
+    spare.socket.destroy();
+    const list = this.spare.get(origin);
+    const i = list?.indexOf(spare) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
+    if (list?.length === 0) this.spare.delete(origin);
+    const pool = this.pools.get(origin);
+    if (pool) this.dropIfEmpty(origin, pool);
   }
 }

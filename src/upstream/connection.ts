@@ -11,6 +11,8 @@ import { ProxyError, toProxyError } from '../model/errors.js';
  * callback returns, because the next read on any socket overwrites the buffer.
  */
 const SHARED = Buffer.allocUnsafe(1 << 20);
+const ignoreError = (): void => undefined;
+
 /** What a connection may read before it is relayed anywhere (server-first protocols, e.g. SMTP banners). */
 const EARLY_LIMIT = 256 * 1024;
 
@@ -61,6 +63,10 @@ export class UpstreamConnection {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
+        // Until its taker (a tunnel, interception, a pool) attaches its own, an error on the
+        // connection (the destination resets it while the client is still deciding) must not
+        // be an uncaught 'error': the socket is destroyed and its taker sees that.
+        socket.on('error', ignoreError);
         resolve(conn);
       });
       socket.once('error', (err) => {

@@ -37,6 +37,7 @@ const STATUS = {
   draining: 503,
   client_gone: 499,
   client_reset: 499,
+  client_slow: 499,
   idle_timeout: 504,
   tls_handshake: 400,
   client_tls: 400,
