@@ -286,6 +286,19 @@ describe('inspect: HTTP/2 and WebSocket through interception', () => {
     assert.equal(h2.sessions() - before, 2);
   });
 
+  it('HTTP/2: a destination that closes a stream without answering (RST_STREAM NO_ERROR) gets the client a 502, not a wait', async () => {
+    const socket = await tunnelTls(proxyPort, h2.port, ca, ['h2']);
+    const session = http2.connect(h2.origin, { createConnection: () => socket });
+    try {
+      const r = await h2Request(session, { ':path': '/close-unanswered' });
+      assert.equal(r.headers[':status'], 502);
+      assert.match(String(r.headers['proxy-status']), /error=http_response_incomplete/);
+      assert.match(r.body.toString(), /closed the stream before answering/);
+    } finally {
+      session.close();
+    }
+  });
+
   it('the client is offered what the destination chose: an HTTP/1.1-only destination gives curl --http2 HTTP/1.1', async () => {
     const r = await curl(['-s', '-o', '/dev/null', '--http2', '--cacert', join(caDir, 'ca.crt'), '-x', proxy.url, '-w', '%{http_version}', `${h1only.origin}/echo`]);
     assert.equal(r.stdout, '1.1');

@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { constants, createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
@@ -13,6 +13,7 @@ import { bodyDigest, streamBytes, type Upstream } from './upstream.js';
  *   /bytes?n=N     N bytes
  *   /early-hints   103 Early Hints, then 200
  *   /goaway        answers, then ends its HTTP/2 session with a GOAWAY
+ *   /close-unanswered  HTTP/2 only: closes the stream (RST_STREAM NO_ERROR) without any response
  *   /ws-echo       WebSocket (permessage-deflate offered): echoes every message; "close-me" closes with 4001
  *   /ws-deny       refuses the Upgrade with 403 and a body
  */
@@ -88,6 +89,10 @@ function handle(req: Http2ServerRequest, res: Http2ServerResponse): void {
     res.end('bye');
     // HTTP/2 only: a graceful GOAWAY after this response, as servers do when they restart.
     if ('stream' in req) req.stream.session?.close();
+    return;
+  }
+  if (url.pathname === '/close-unanswered' && 'stream' in req) {
+    req.stream.close(constants.NGHTTP2_NO_ERROR);
     return;
   }
   if (url.pathname === '/early-hints') {
