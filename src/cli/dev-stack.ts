@@ -119,10 +119,13 @@ function startError(err: unknown, o: DevOptions, mode: Mode): unknown {
 export async function startDevStack(o: DevOptions, certs: DevCerts, out: { write(s: string): boolean }): Promise<DevStack> {
   const configs = devConfigs(o, certs);
   const started: ProxyHandle[] = [];
+  // One array for all three: each refuses every port of the stack as a loop, not only its own
+  // (with --allow-private, forward could otherwise reach inspect's admin /explain or the UI).
+  const selfPorts: number[] = [];
   const start = async (mode: Mode) => {
     const format = configs[mode].log.format;
     try {
-      const handle = await startProxy(configs[mode], { logStream: modeTaggedStream(mode, format, out) });
+      const handle = await startProxy(configs[mode], { logStream: modeTaggedStream(mode, format, out), selfPorts });
       started.push(handle);
       return handle;
     } catch (err) {

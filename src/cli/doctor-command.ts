@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { parseDuration } from '../config/duration.js';
+import { redact } from '../doctor/redact.js';
 import { UsageError } from './usage-error.js';
 
 export interface DoctorCommandIO {
@@ -27,9 +28,9 @@ function parseUrl(value: string, what: string, schemes: string[]): URL {
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`);
   } catch {
-    throw new UsageError(`${what} '${value}' is not a URL (e.g. https://example.com/)`);
+    throw new UsageError(`${what} '${redact(value)}' is not a URL (e.g. https://example.com/)`);
   }
-  if (!schemes.includes(url.protocol)) throw new UsageError(`${what} '${value}' must be ${schemes.map((s) => `${s}//`).join(' or ')}`);
+  if (!schemes.includes(url.protocol)) throw new UsageError(`${what} '${redact(value)}' must be ${schemes.map((s) => `${s}//`).join(' or ')}`);
   return url;
 }
 

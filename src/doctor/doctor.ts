@@ -1,6 +1,7 @@
 import { EXIT_CODES, type CheckResult, type DoctorOptions, type EgresskitFacts, type FailureKind } from './context.js';
 import { runtimeChoice, type Env, type RuntimeChoice } from './env-proxy.js';
 import { envWarnings, type EnvWarning } from './env-warnings.js';
+import { redact } from './redact.js';
 import { newContext, runHops } from './runner.js';
 import { RUNTIMES, type RuntimeFamily, type RuntimeId } from './runtime-rules.js';
 
@@ -20,13 +21,6 @@ export interface DoctorInput extends Omit<DoctorOptions, 'proxy'> {
   proxy?: URL;
   env: Env;
   runtime: RuntimeFamily | 'all';
-}
-
-function redact(u: URL): string {
-  if (!u.password) return u.href;
-  const c = new URL(u.href);
-  c.password = '***';
-  return c.href;
 }
 
 /** The environment as each runtime reads it, then the hops to the target, into one report. */
@@ -52,7 +46,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   const failed = hops.find((h) => h.status === 'fail');
   const failure = failed ? (failed.failure ?? 'target') : null;
   return {
-    url: input.url.href,
+    url: redact(input.url),
     proxy: proxy ? redact(proxy) : null,
     proxySource,
     runtimes: runtimes.map((r) => ({ ...r, proxy: r.proxy && redact(new URL(r.proxy)) })),

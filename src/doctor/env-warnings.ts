@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import type { Env, RuntimeChoice } from './env-proxy.js';
+import { redact } from './redact.js';
 
 export interface EnvWarning {
   warning: string;
@@ -32,7 +33,9 @@ export function envWarnings(env: Env, choices: RuntimeChoice[], opts: { intercep
     const a = env[lower];
     const b = env[upper];
     if (a && b && a.trim() !== b.trim()) {
-      out.push({ warning: `${lower}=${a} and ${upper}=${b} differ: runtimes that prefer one case disagree with those that prefer the other`, fix: `export ${upper}="${a}"  # or unset one of them` });
+      // The values are proxy URLs: printed redacted, as everywhere in the report (the fix says
+      // "the same value" for the password rather than repeating it).
+      out.push({ warning: `${lower}=${redact(a)} and ${upper}=${redact(b)} differ: runtimes that prefer one case disagree with those that prefer the other`, fix: `export ${upper}="$${lower}"  # or unset one of them` });
     }
   }
   for (const c of choices) {

@@ -13,8 +13,10 @@ import { captureExchange, exchangeRecord, exchangeUrl, noteUpstreamTls, sameAuth
 
 /**
  * An Upgrade (WebSocket) inside an intercepted HTTP/1.1 tunnel: the request goes to the
- * destination over a fresh verified TLS connection to the decided address, then on as any
- * captured Upgrade (pipeline/upgrade-exchange.ts).
+ * destination over the connection t.connectUpstream gives it, then on as any captured Upgrade
+ * (pipeline/upgrade-exchange.ts). That is the tunnel's first upstream connection (the verified
+ * TLS made before answering the client) when no exchange has claimed it yet and it speaks
+ * HTTP/1.1; otherwise a new verified TLS connection to the decided address.
  */
 export function relayUpgrade(t: Tunnel, req: IncomingMessage, client: Duplex, head: Buffer): void {
   const { ctx } = t;

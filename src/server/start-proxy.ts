@@ -9,7 +9,16 @@ import { publishLifecycle } from '../model/channels.js';
 import { formatHostPort } from '../model/destination.js';
 import { createDataPlane } from './data-plane.js';
 
-export type StartOptions = ControlOptions;
+export interface StartOptions extends ControlOptions {
+  /**
+   * Ports of other proxies in this process, refused as loops like this proxy's own: several
+   * proxies started with the same array refuse every port of each other (`egresskit dev` runs
+   * three). startProxy adds its own bound ports (proxy, admin, UI) to the array and reads it at
+   * each decision, so ports bound after this proxy started count too. Without it, each proxy
+   * refuses only its own ports.
+   */
+  selfPorts?: number[];
+}
 
 export interface ProxyHandle {
   instance: string;
@@ -53,7 +62,8 @@ const hostPort = (a: AddressInfo | undefined) => (a ? { host: a.address, port: a
 export async function startProxy(config: Config, options: StartOptions = {}): Promise<ProxyHandle> {
   const instance = randomUUID();
   const control = await createControlPlane(config, instance, options);
-  const ports: number[] = [];
+  // The self-loop guard's ports: this proxy's, plus those of any proxy sharing the array.
+  const ports: number[] = options.selfPorts ?? [];
   let data: ReturnType<typeof createDataPlane> | undefined;
   let bound: AddressInfo;
   let side: Awaited<ReturnType<typeof control.listen>>;

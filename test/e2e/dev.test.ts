@@ -11,7 +11,7 @@ import { startCli, type CliProxy } from '../helpers/cli.js';
 import { BIN } from '../helpers/paths.js';
 import { curl } from '../helpers/exec.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
-import { openSocket, readUntil, statusOf } from '../helpers/raw.js';
+import { openSocket, rawExchange, readUntil, statusOf } from '../helpers/raw.js';
 import { startHttpsUpstream, startHttpUpstream, type Upstream } from '../helpers/upstream.js';
 
 async function bind(port = 0): Promise<Server | undefined> {
@@ -119,7 +119,9 @@ describe('egresskit dev: forward, inspect and mtls in one process', () => {
     http = await startHttpUpstream();
     dir = join(await mkdtemp(join(tmpdir(), 'egk-dev-')), 'certs');
     ports = await freeDevPorts();
-    proxy = await startDev(dir, ports, ['--allow-private', '--connect-ports', `${https.port},${http.port}`, '--upstream-ca', pki.caFile]);
+    // The stack's own ports are allowed destination ports too: only the self-loop guard stands between them and a client.
+    const own = [ports.forward, ports.inspect, ports.ui, ports.mtls, ports.admin, ports.admin + 1, ports.admin + 2];
+    proxy = await startDev(dir, ports, ['--allow-private', '--connect-ports', [https.port, http.port, ...own].join(','), '--upstream-ca', pki.caFile]);
     text = await banner(proxy);
   });
   after(async () => {
@@ -176,6 +178,25 @@ describe('egresskit dev: forward, inspect and mtls in one process', () => {
       const res = await fetch(`http://127.0.0.1:${ports.admin + i}/readyz`);
       assert.equal(res.status, 200);
     }
+  });
+
+  it('with --allow-private, forward refuses every port of the stack as a loop: the other modes, their admin endpoints, the UI', async () => {
+    const others = { inspect: ports.inspect, 'inspect admin': ports.admin + 1, ui: ports.ui, mtls: ports.mtls, 'mtls admin': ports.admin + 2 };
+    for (const [what, port] of Object.entries(others)) {
+      const connect = await rawExchange(ports.forward, `CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      assert.equal(statusOf(connect), 403, `CONNECT to ${what}: ${connect}`);
+      assert.match(connect, /error=proxy_loop_detected/, what);
+    }
+    // Plain HTTP too: /explain trusts loopback callers, and the UI serves flows.
+    for (const [what, path] of [['inspect admin', `${ports.admin + 1}/explain?url=https://example.com/`], ['ui', `${ports.ui}/api/flows`]]) {
+      const get = await rawExchange(ports.forward, `GET http://127.0.0.1:${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+      assert.equal(statusOf(get), 403, `GET to ${what}: ${get}`);
+      assert.match(get, /error=proxy_loop_detected/, what);
+    }
+    // And the other way round: inspect refuses forward's admin port.
+    const back = await rawExchange(ports.inspect, `CONNECT 127.0.0.1:${ports.admin} HTTP/1.1\r\nHost: 127.0.0.1:${ports.admin}\r\n\r\n`);
+    assert.equal(statusOf(back), 403, back);
+    assert.match(back, /error=proxy_loop_detected/);
   });
 
   it('keys are 0600 and the folder 0700', async () => {

@@ -1,6 +1,7 @@
 import type { Check, DoctorContext, Outcome } from '../context.js';
 import { readHead } from '../http-head.js';
 import { egresskitFacts, parseProxyStatus } from '../proxy-status.js';
+import { redact } from '../redact.js';
 import { clientCertRefusal } from './proxy-tls.js';
 
 function targetAuthority(url: URL): string {
@@ -61,7 +62,7 @@ function refusedOutcome(ctx: DoctorContext): Outcome {
 
 export const proxyRequestCheck: Check = {
   id: 'proxy-request',
-  title: (ctx) => (ctx.opts.url.protocol === 'https:' ? `CONNECT ${targetAuthority(ctx.opts.url)}` : `forward GET ${ctx.opts.url.href}`),
+  title: (ctx) => (ctx.opts.url.protocol === 'https:' ? `CONNECT ${targetAuthority(ctx.opts.url)}` : `forward GET ${redact(ctx.opts.url)}`),
   async run(ctx) {
     if (!ctx.opts.proxy) {
       ctx.tunnel = ctx.tcp;
