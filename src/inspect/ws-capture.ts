@@ -1,6 +1,6 @@
 import { finished, type Duplex, type Writable } from 'node:stream';
 import type { ExchangeCapture } from '../model/exchange.js';
-import { wsInternals, type Deflate, type FrameReceiver } from '../quirks/node-quirks.js';
+import { wsInternals, type Deflate, type FrameReceiver } from '../quirks/ws-internals.js';
 
 /** A message larger than this is not reassembled for capture; the frames still pass untouched. */
 const MAX_CAPTURED_MESSAGE = 16 * 1024 * 1024;

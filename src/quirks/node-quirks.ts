@@ -1,5 +1,6 @@
 /**
- * Every place egresskit relies on behaviour of Node.js (or a dependency) that is not public API,
+ * Every place egresskit relies on behaviour of Node.js that is not public API (ws's undeclared
+ * exports are in ws-internals.ts beside this, so that only inspect loads ws),
  * or works around a bug in it. Each quirk names the behaviour and has a test in
  * test/unit/quirks/ that fails on the first Node version where the quirk stops holding, so it
  * is removed then rather than left to rot. Nothing else in src/ touches these internals.
@@ -7,7 +8,6 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import * as ws from 'ws';
 
 /**
  * Node's HTTP server starts its connection bookkeeping (header and request deadlines,
@@ -43,23 +43,3 @@ export function underlyingSocket(socket: TLSSocket): Socket | undefined {
 export function markServerHandshakeDone(socket: TLSSocket): void {
   (socket as TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
 }
-
-/** The slice of ws's Receiver (a Writable) used for capture. */
-export interface FrameReceiver {
-  write(chunk: Buffer): boolean;
-  end(): void;
-  writableLength: number;
-  on(event: 'message', cb: (data: Buffer, isBinary: boolean) => void): this;
-  on(event: 'conclude', cb: (code: number, reason: Buffer) => void): this;
-  on(event: 'ping' | 'pong', cb: (data: Buffer) => void): this;
-  on(event: 'error', cb: (err: Error) => void): this;
-}
-export type ReceiverCtor = new (options: Record<string, unknown>) => FrameReceiver;
-export interface Deflate {
-  accept(configurations: unknown[]): unknown;
-  cleanup(): void;
-}
-export type DeflateCtor = new (options: Record<string, unknown>) => Deflate;
-
-/** ws exports its frame parser and deflate extension (wrapper.mjs); its typings do not declare them. */
-export const wsInternals = ws as unknown as { Receiver: ReceiverCtor; PerMessageDeflate: DeflateCtor };

@@ -10,7 +10,8 @@ import { connect as netConnect, createServer as createNetServer, Socket, type Ad
 import { before, describe, test } from 'node:test';
 import { connect as tlsConnect, createSecureContext, createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { createCA, issueCert } from '../../../src/certs/index.js';
-import { keepPeerAddress, markServerHandshakeDone, startConnectionTracking, underlyingSocket, wsInternals } from '../../../src/quirks/node-quirks.js';
+import { keepPeerAddress, markServerHandshakeDone, startConnectionTracking, underlyingSocket } from '../../../src/quirks/node-quirks.js';
+import { wsInternals } from '../../../src/quirks/ws-internals.js';
 import { makeTestPki, type TestPki } from '../../helpers/pki.js';
 
 async function listenLoopback(server: NetServer): Promise<number> {

@@ -1,0 +1,42 @@
+import { isLoopbackHost } from '../ui/ui-access.js';
+import { devBanner } from './dev-banner.js';
+import type { DevFlags } from './dev-command.js';
+import { ensureDevCerts } from './dev-certs.js';
+import { sharedStdout } from './dev-log.js';
+import { checkDistinctPorts, startDevStack, type DevOptions } from './dev-stack.js';
+
+/** `egresskit dev`: certificates, the three proxies, the banner, and a clean stop on Ctrl-C. */
+export async function runDev(flags: DevFlags): Promise<void> {
+  const options: DevOptions = { ...flags };
+  checkDistinctPorts(options);
+  if (!isLoopbackHost(flags.host)) {
+    process.stderr.write(
+      `egresskit dev: WARNING: listening on ${flags.host}, not loopback: anyone who can reach this machine can use these proxies (and the inspect UI, with its token). Leave out --host to stay on 127.0.0.1.\n`,
+    );
+  }
+  const certs = await ensureDevCerts(flags.dir, flags.host);
+  const stdout = sharedStdout();
+  const stack = await startDevStack(options, certs, stdout.stream);
+  process.stderr.write(devBanner({ ...stack, certs, host: flags.host, allowPrivate: flags.allowPrivate === true }));
+
+  const exit = (code: number) => stdout.flush(() => process.exit(code));
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal means "now": skip the drain.
+      exit(signal === 'SIGINT' ? 130 : 143);
+      return;
+    }
+    stopping = true;
+    process.stderr.write(`egresskit dev: ${signal}: draining (up to ${flags.drain}); send it again to stop at once\n`);
+    stack.close().then(
+      () => exit(0),
+      (err: Error) => {
+        process.stderr.write(`egresskit dev: error while stopping: ${err.message}\n`);
+        exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
