@@ -1,10 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { formatHostPort, parseAuthority } from '../model/destination.js';
-import { newRecord } from '../model/record.js';
+import { formatHostPort, parseAuthority, type Destination } from '../model/destination.js';
+import type { ProxyError } from '../model/errors.js';
+import { newRecord, type ProxyRecord } from '../model/record.js';
 import type { UpstreamConnection } from '../upstream/connection.js';
 import { clientAddress } from './admission.js';
 import type { ProxyContext } from './context.js';
+import type { Entry, Hop } from './entry.js';
 import { identify } from './identify.js';
 import { writeRawError } from './respond.js';
 import { dialHop, socketGone, watchEarlyErrors } from './raw-client.js';
@@ -13,34 +15,68 @@ import { runTunnel } from './run-tunnel.js';
 
 const ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n');
 
-/** CONNECT host:port, the tunnel every HTTPS client behind a proxy uses: target from the authority, answered 200, then tunnelled or intercepted. */
+/**
+ * CONNECT host:port, the tunnel every HTTPS client behind a proxy uses: target from the
+ * authority, answered 200, then tunnelled or intercepted. A class rather than an object of
+ * closures: the pipeline holds its entry for the whole life of a tunnel, and idle tunnels are
+ * what a proxy holds most of.
+ */
+class ConnectEntry implements Entry<UpstreamConnection> {
+  readonly admit = true;
+  readonly method = 'CONNECT';
+  readonly record: ProxyRecord;
+  private readonly detachEarlyErrors: () => void;
+
+  constructor(
+    private readonly ctx: ProxyContext,
+    private readonly req: IncomingMessage,
+    private readonly socket: Duplex,
+    private readonly head: Buffer,
+  ) {
+    this.record = newRecord(ctx.instance, 'connect', clientAddress(req.socket));
+    this.record.method = 'CONNECT';
+    this.detachEarlyErrors = watchEarlyErrors(socket, this.record);
+  }
+
+  identify() {
+    return identify(this.req, this.ctx);
+  }
+
+  target(): Destination {
+    const dest = parseAuthority(this.req.url ?? '');
+    this.record.target = formatHostPort(dest.host, dest.port);
+    return dest;
+  }
+
+  dial(hop: Hop, dest: Destination) {
+    return dialHop(hop, dest, this.ctx.config.timeouts.connect);
+  }
+
+  clientGone() {
+    return socketGone(this.socket);
+  }
+
+  close(upstream: UpstreamConnection) {
+    upstream.destroy();
+  }
+
+  reply(err: ProxyError) {
+    writeRawError(this.socket, err, this.ctx.config.auth.realm);
+  }
+
+  handOff(upstream: UpstreamConnection, { dest, hop }: { dest: Destination; hop: Hop }): Promise<void> {
+    const { ctx, socket, head, record } = this;
+    this.detachEarlyErrors();
+    socket.write(ESTABLISHED);
+    record.status = 200;
+    if (!ctx.intercept?.wants(dest, record.decision)) return runTunnel(ctx, socket, upstream, head, record);
+    // Interception: a new connection is to the same decided address, never a new lookup.
+    const timeout = ctx.config.timeouts.connect;
+    const redial = () => dialRoute({ dial: (h) => dialHop(h, dest, timeout) }, { dest, hops: [hop] }, newRecord(ctx.instance, 'connect', record.client)).then((r) => r.upstream);
+    return ctx.intercept.run(ctx, { client: socket, upstream, head, record, dest, hop, redial });
+  }
+}
+
 export function handleConnect(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-  const record = newRecord(ctx.instance, 'connect', clientAddress(req.socket));
-  record.method = 'CONNECT';
-  const detachEarlyErrors = watchEarlyErrors(socket, record);
-  const timeout = ctx.config.timeouts.connect;
-  void runPipeline<UpstreamConnection>(ctx, {
-    record,
-    admit: true,
-    method: 'CONNECT',
-    identify: () => identify(req, ctx),
-    target: () => {
-      const dest = parseAuthority(req.url ?? '');
-      record.target = formatHostPort(dest.host, dest.port);
-      return dest;
-    },
-    dial: (hop, dest) => dialHop(hop, dest, timeout),
-    clientGone: () => socketGone(socket),
-    close: (upstream) => upstream.destroy(),
-    reply: (err) => writeRawError(socket, err, ctx.config.auth.realm),
-    handOff: async (upstream, { dest, hop }) => {
-      detachEarlyErrors();
-      socket.write(ESTABLISHED);
-      record.status = 200;
-      if (!ctx.intercept?.wants(dest, record.decision)) return runTunnel(ctx, socket, upstream, head, record);
-      // Interception: a new connection is to the same decided address, never a new lookup.
-      const redial = () => dialRoute({ dial: (h) => dialHop(h, dest, timeout) }, { dest, hops: [hop] }, newRecord(ctx.instance, 'connect', record.client)).then((r) => r.upstream);
-      return ctx.intercept.run(ctx, { client: socket, upstream, head, record, dest, hop, redial });
-    },
-  });
+  void runPipeline(ctx, new ConnectEntry(ctx, req, socket, head));
 }
