@@ -45,9 +45,9 @@ export function relayUpgrade(t: Tunnel, req: IncomingMessage, client: Duplex, he
     close: (tls) => tls.destroy(),
     reply: (err) => writeRawError(client, err, ctx.config.auth.realm),
     handOff: (tls) => {
-      detachEarlyErrors();
       const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, t.authority, KEEP_FOR_UPGRADE);
-      return upgradeExchange(ctx, client, head, tls, { path, headers, record, capture, where: t.authority });
+      // The client's errors stay noted until the exchange is over (nothing else listens before the 101).
+      return upgradeExchange(ctx, client, head, tls, { path, headers, record, capture, where: t.authority }).finally(detachEarlyErrors);
     },
   });
   entry.capture = capture;

@@ -44,7 +44,6 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     close: (upstream) => upstream.destroy(),
     reply: (err) => writeRawError(socket, err, ctx.config.auth.realm),
     handOff: (upstream, { dest }) => {
-      detachEarlyErrors();
       const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, url.host, KEEP_FOR_UPGRADE);
       const path = `${url.pathname}${url.search}`;
       // Inspect mode parses the response so the flow has its status and the messages that follow.
@@ -52,8 +51,10 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
       if (capture) {
         entry.capture = capture;
         capture.requestEnd();
-        return upgradeExchange(ctx, socket, head, upstream.asDuplex(), { path, headers, record, capture, where: url.host });
+        // Node's server no longer listens for errors on this socket: ours stays until the end.
+        return upgradeExchange(ctx, socket, head, upstream.asDuplex(), { path, headers, record, capture, where: url.host }).finally(detachEarlyErrors);
       }
+      detachEarlyErrors();
       upstream.write(`${httpHead(`${req.method} ${path} HTTP/1.1`, headers)}\r\n`);
       record.status = 101;
       return runTunnel(ctx, socket, upstream, head, record);

@@ -24,6 +24,11 @@ export function splice(
 ): Promise<TunnelResult> {
   const upstream = conn.socket;
   return new Promise((resolve) => {
+    // A side that closed before the splice began emits no 'close' again: nothing can flow.
+    if (client.closed || upstream.closed) {
+      for (const s of [client, upstream]) s.on('error', () => undefined).destroy();
+      return resolve({ bytesUp: initialUp, bytesDown: 0, error: undefined });
+    }
     let error: ErrorCode | undefined;
     let closed = 0;
     const clientBase = client.bytesRead ?? 0;
