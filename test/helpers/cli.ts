@@ -93,6 +93,7 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promi
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const [code] = (await once(child, 'exit')) as [number | null];
+  // 'close', not 'exit': 'exit' can come before the last of stdout has been read (a long JSON report cut short).
+  const [code] = (await once(child, 'close')) as [number | null];
   return { code, stdout, stderr };
 }
