@@ -3,7 +3,9 @@ import { rootCertificates, type DetailedPeerCertificate } from 'node:tls';
 
 /** Issuers of TLS-inspecting proxies and appliances, matched against the chain's top issuer. */
 const INSPECTION_ISSUERS: ReadonlyArray<{ pattern: RegExp; product: string }> = [
-  { pattern: /egresskit/i, product: 'egresskit' },
+  // Interception CAs are named "egresskit inspect CA" (and "egresskit dev inspect CA"); "egresskit CA"
+  // is what `certs` makes for a service's own certificates, which is no interception.
+  { pattern: /egresskit.*inspect/i, product: 'egresskit' },
   { pattern: /mitmproxy/i, product: 'mitmproxy' },
   { pattern: /zscaler/i, product: 'Zscaler' },
   { pattern: /netskope/i, product: 'Netskope' },
