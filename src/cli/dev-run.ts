@@ -3,6 +3,7 @@ import { devBanner } from './dev-banner.js';
 import type { DevFlags } from './dev-command.js';
 import { ensureDevCerts } from './dev-certs.js';
 import { sharedStdout } from './dev-log.js';
+import { stopOnSignals } from './stop-on-signals.js';
 import { checkDistinctPorts, startDevStack, type DevOptions } from './dev-stack.js';
 
 /** `egresskit dev`: certificates, the three proxies, the banner, and a clean stop on Ctrl-C. */
@@ -20,23 +21,10 @@ export async function runDev(flags: DevFlags): Promise<void> {
   process.stderr.write(devBanner({ ...stack, certs, host: flags.host, allowPrivate: flags.allowPrivate === true }));
 
   const exit = (code: number) => stdout.flush(() => process.exit(code));
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      // A second signal means "now": skip the drain.
-      exit(signal === 'SIGINT' ? 130 : 143);
-      return;
-    }
-    stopping = true;
-    process.stderr.write(`egresskit dev: ${signal}: draining (up to ${flags.drain}); send it again to stop at once\n`);
-    stack.close().then(
-      () => exit(0),
-      (err: Error) => {
-        process.stderr.write(`egresskit dev: error while stopping: ${err.message}\n`);
-        exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  stopOnSignals({
+    close: () => stack.close(),
+    exit,
+    who: 'egresskit dev',
+    onFirst: (signal) => process.stderr.write(`egresskit dev: ${signal}: draining (up to ${flags.drain}); send it again to stop at once\n`),
+  });
 }

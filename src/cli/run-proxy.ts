@@ -6,6 +6,7 @@ import { HtpasswdError } from '../identity/htpasswd.js';
 import { InspectSetupError } from '../model/setup-error.js';
 import { TlsMaterialError } from '../listeners/tls-material.js';
 import { rawConfigFromFlags, type ProxyFlags } from './proxy-flags.js';
+import { stopOnSignals } from './stop-on-signals.js';
 import { UsageError } from './usage-error.js';
 
 /** Validates config, starts the proxy, and turns SIGTERM/SIGINT into a graceful drain. */
@@ -45,22 +46,6 @@ export async function runProxy(mode: Mode, flags: ProxyFlags): Promise<void> {
       process.exit(code);
     });
   };
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      // A second signal means "now": skip the drain.
-      exitAfterFlush(signal === 'SIGINT' ? 130 : 143);
-      return;
-    }
-    stopping = true;
-    handle.close().then(
-      () => exitAfterFlush(0),
-      (err: Error) => {
-        process.stderr.write(`egresskit: error while stopping: ${err.message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  // A failed close exits 1 at once, as before: nothing is left to flush.
+  stopOnSignals({ close: () => handle.close(), exit: (code) => (code === 1 ? process.exit(1) : exitAfterFlush(code)), who: 'egresskit' });
 }
