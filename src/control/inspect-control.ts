@@ -7,6 +7,8 @@ import { publishLifecycle } from '../model/channels.js';
 import { createUiServer } from '../ui/ui-server.js';
 import { expandHome, loadInspectCA } from './inspect-ca.js';
 import { flowCaptureHook } from '../inspect/flow-capture.js';
+import { addRecordFlows } from '../inspect/record-flows.js';
+import type { ProxyRecord } from '../model/record.js';
 import { FlowDb } from '../flows/flow-db.js';
 import { FlowStore } from '../flows/flow-store.js';
 import type { InterceptionCA } from '../inspect/interception.js';
@@ -35,7 +37,8 @@ export async function prepareInspect(config: Config, instance: string): Promise<
   const cfg: InspectConfig = config.inspect!;
   const ca = await loadInspectCA(cfg);
   const store = new FlowStore({ maxFlows: cfg.maxFlows, maxBytes: cfg.maxFlowBytes, redact: cfg.redact });
-  const capture = flowCaptureHook(store, cfg.bodyCapBytes);
+  const captured = new WeakSet<ProxyRecord>();
+  const capture = flowCaptureHook(store, cfg.bodyCapBytes, captured);
   const detail: Record<string, unknown> = { ca_cert: ca.certFile };
   let ui: InspectRuntime['ui'];
   let token: string | undefined;
@@ -56,6 +59,7 @@ export async function prepareInspect(config: Config, instance: string): Promise<
   }
   // Opened last, so that no earlier setup error leaves the file open (and locked).
   const db = cfg.flowsDb === undefined ? undefined : await openFlowDb(expandHome(cfg.flowsDb), store, instance, detail, warnings);
+  const stopRecordFlows = addRecordFlows(store, instance, captured);
   return {
     store,
     capture,
@@ -64,7 +68,10 @@ export async function prepareInspect(config: Config, instance: string): Promise<
     uiToken: ui ? token : undefined,
     detail,
     warnings,
-    close: async () => db?.close(),
+    close: async () => {
+      stopRecordFlows();
+      await db?.close();
+    },
   };
 }
 

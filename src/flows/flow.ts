@@ -68,8 +68,35 @@ export interface FlowTimings {
   endMs?: number;
 }
 
+/** The policy decision a flow was made under, as the UI and the filter language read it. */
+export interface FlowDecision {
+  /** "would-deny": a report-mode rule would have refused it; it went through. */
+  verdict: 'allowed' | 'denied' | 'would-deny';
+  ruleId: string;
+  reason: string;
+}
+
+/** Phase timings in milliseconds, as the record measured them; a phase that did not happen is absent. */
+export interface FlowPhases {
+  dnsMs?: number;
+  connectMs?: number;
+  tlsMs?: number;
+  ttfbMs?: number;
+}
+
 export interface Flow {
   id: string;
+  /**
+   * "tunnel": a CONNECT that carried no intercepted exchange (denied, passed through, or failed
+   * before interception, e.g. a client that does not trust the CA). Absent: an HTTP exchange.
+   */
+  kind?: 'tunnel';
+  /** The tunnel was relayed without interception (--passthrough or a policy rule). */
+  passthrough?: boolean;
+  /** Read from a HAR file someone imported: never seen by this proxy, read-only. */
+  imported?: boolean;
+  decision?: FlowDecision;
+  phases?: FlowPhases;
   startedAt: string;
   client: string;
   identity: string | null;
@@ -188,6 +215,13 @@ export function flowPath(flow: Flow): string {
   } catch {
     return target;
   }
+}
+
+/** h1, h2, ws (an upgraded exchange) or tunnel: the protocol column and the filter's ~p. */
+export function flowProtocol(flow: Flow): 'h1' | 'h2' | 'ws' | 'tunnel' {
+  if (flow.kind === 'tunnel') return 'tunnel';
+  if (flow.websocket) return 'ws';
+  return flow.request.httpVersion.startsWith('2') ? 'h2' : 'h1';
 }
 
 /** Milliseconds from the first request byte to the end, when known. */

@@ -1,18 +1,22 @@
 import type { CaptureHook, ExchangeCapture, ExchangeStart } from '../model/exchange.js';
+import type { ProxyRecord } from '../model/record.js';
 import { BodyCapture, emptyBody, headerValue, newFlowId, type Flow, type FlowTls } from '../flows/flow.js';
+import { flowDecision, flowPhases } from '../flows/flow-decision.js';
+import type { FlowStore } from '../flows/flow-store.js';
 import { captureWebSocket } from './ws-capture.js';
 
 /** Messages kept per WebSocket flow; later ones are only counted (a chat can run for days). */
 const MAX_WS_MESSAGES = 1000;
-import type { FlowStore } from '../flows/flow-store.js';
 
 /**
  * The capture hook of inspect mode: every exchange (plain HTTP and intercepted) becomes a Flow
  * in the store. Bodies are pushed chunk by chunk into a BodyCapture that keeps at most
  * `capBytes`; the store sees the flow when it starts and again when it ends.
  */
-export function flowCaptureHook(store: FlowStore, capBytes: number): CaptureHook {
+export function flowCaptureHook(store: FlowStore, capBytes: number, captured?: WeakSet<ProxyRecord>): CaptureHook {
   return (start: ExchangeStart): ExchangeCapture => {
+    // Its record then needs no flow of its own (record-flows.ts).
+    captured?.add(start.record);
     const requestBody = new BodyCapture(capBytes);
     let responseBody: BodyCapture | undefined;
     const identity = start.record.identity?.principal ?? null;
@@ -36,6 +40,8 @@ export function flowCaptureHook(store: FlowStore, capBytes: number): CaptureHook
       state: 'open',
     };
     if (start.tls) flow.tls = start.tls() as FlowTls;
+    const decision = flowDecision(start.record.decision);
+    if (decision) flow.decision = decision;
     store.add(flow);
     let finished = false;
     let wsCapturedBytes = 0;
@@ -45,6 +51,8 @@ export function flowCaptureHook(store: FlowStore, capBytes: number): CaptureHook
       flow.request.body = requestBody.result();
       if (flow.response && responseBody) flow.response.body = responseBody.result();
       flow.timings.endMs = performance.now();
+      const phases = flowPhases(start.record.phases);
+      if (phases) flow.phases = phases;
       flow.state = state;
       store.update(flow);
     };

@@ -23,6 +23,8 @@ export interface ProxyRecord {
   /** ip:port actually dialed, or the parent proxy. */
   resolved: string | undefined;
   via: 'direct' | 'parent' | undefined;
+  /** Inspect mode's tunnels: true once handed to interception, false when passed through untouched. */
+  intercepted?: boolean;
   decision: Decision | undefined;
   status: number | undefined;
   bytesUp: number;

@@ -69,7 +69,11 @@ class ConnectEntry implements Entry<UpstreamConnection> {
     this.detachEarlyErrors();
     socket.write(ESTABLISHED);
     record.status = 200;
-    if (!ctx.intercept?.wants(dest, record.decision)) return runTunnel(ctx, socket, upstream, head, record);
+    if (!ctx.intercept?.wants(dest, record.decision)) {
+      if (ctx.intercept) record.intercepted = false;
+      return runTunnel(ctx, socket, upstream, head, record);
+    }
+    record.intercepted = true;
     // Interception: a new connection is to the same decided address, never a new lookup.
     const timeout = ctx.config.timeouts.connect;
     const redial = () => dialRoute({ dial: (h) => dialHop(h, dest, timeout) }, { dest, hops: [hop] }, newRecord(ctx.instance, 'connect', record.client)).then((r) => r.upstream);

@@ -1,4 +1,4 @@
-import { bodyAsUtf8, flowDurationMs, flowPath, flowUrl, type CapturedBody, type Flow, type WebSocketMessage } from '../flows/flow.js';
+import { bodyAsUtf8, flowDurationMs, flowPath, flowProtocol, flowUrl, type CapturedBody, type Flow, type WebSocketMessage } from '../flows/flow.js';
 
 /** A flow without bodies: what the list, the page and the event stream carry. */
 export interface FlowSummary {
@@ -23,6 +23,13 @@ export interface FlowSummary {
   error: Flow['error'] | null;
   /** Present once the exchange became a WebSocket: messages seen so far, kept or dropped. */
   websocket: { messages: number; closed: boolean } | null;
+  protocol: ReturnType<typeof flowProtocol>;
+  /** "tunnel": a CONNECT with no intercepted exchange (denied, passed through, failed before interception). */
+  kind: 'exchange' | 'tunnel';
+  passthrough: boolean;
+  imported: boolean;
+  /** allowed, denied or would-deny (report mode); null when no policy decision was made (e.g. 407). */
+  verdict: NonNullable<Flow['decision']>['verdict'] | null;
 }
 
 export function flowSummary(f: Flow): FlowSummary {
@@ -47,6 +54,11 @@ export function flowSummary(f: Flow): FlowSummary {
     durationMs: flowDurationMs(f),
     error: f.error ?? null,
     websocket: f.websocket ? { messages: f.websocket.messages.length + f.websocket.droppedMessages, closed: f.state !== 'open' } : null,
+    protocol: flowProtocol(f),
+    kind: f.kind ?? 'exchange',
+    passthrough: f.passthrough === true,
+    imported: f.imported === true,
+    verdict: f.decision?.verdict ?? null,
   };
 }
 
@@ -95,6 +107,9 @@ type MessageJson<M> = Omit<M, 'body'> & { body: BodyJson };
 export interface FlowDetail extends Omit<FlowSummary, 'websocket'> {
   tls: Flow['tls'] | null;
   timings: Flow['timings'];
+  /** DNS, connect, TLS and time to first byte, milliseconds; a phase that did not happen is absent. */
+  phases: NonNullable<Flow['phases']>;
+  decision: Flow['decision'] | null;
   request: MessageJson<Flow['request']>;
   response: MessageJson<NonNullable<Flow['response']>> | null;
   websocket: WebSocketJson | null;
@@ -106,6 +121,8 @@ export function flowDetail(f: Flow): FlowDetail {
     ...flowSummary(f),
     tls: f.tls ?? null,
     timings: f.timings,
+    phases: f.phases ?? {},
+    decision: f.decision ?? null,
     request: { ...f.request, body: bodyJson(f.request.body) },
     response: f.response ? { ...f.response, body: bodyJson(f.response.body) } : null,
     websocket: f.websocket ? webSocketJson(f.websocket) : null,
