@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // Soak: the real CLI in forward, mtls and inspect mode at once, mixed traffic against loopback
 // destinations started here, then a check that every proxy returns to its idle fd count and
-// RSS. Usage: npm run soak -- [--minutes N] (default 20). Exit 1 when fds or RSS stay up.
+// RSS. Every few seconds it samples each proxy's RSS and open fds (/proc) and its heap and
+// event-loop delay (the admin port's /metrics) into soak.csv in the work directory, and ends with
+// a summary that has the slope per hour of each.
+// Usage: npm run soak -- [--minutes N] (default 20). Exit 1 when fds or RSS stay up.
 // Linux only (/proc). Plain Node, no dependencies beyond the repository's own.
 import { Buffer } from 'node:buffer';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
@@ -84,7 +87,7 @@ const REFUSED = await new Promise((r) => {
 function startProxy(mode, extra, yaml) {
   const config = join(dir, `${mode}.yaml`);
   writeFileSync(config, `mode: ${mode}\ntimeouts: { headers: ${HEADERS_TIMEOUT} }\n${yaml}`);
-  const args = [BIN, mode, '-c', config, '--listen', '127.0.0.1:0', '--admin', 'off', '--allow-private', '--connect-ports', [PLAIN, TLS, H2, REFUSED].join(','), ...extra];
+  const args = [BIN, mode, '-c', config, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--allow-private', '--connect-ports', [PLAIN, TLS, H2, REFUSED].join(','), ...extra];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const counts = new Map();
   const details = new Map();
@@ -99,7 +102,10 @@ function startProxy(mode, extra, yaml) {
       } catch {
         return;
       }
-      if (l.event === 'listening') resolve({ mode, child, port: Number(String(l.proxy).split(':').pop()), counts, details, stderr: () => stderr });
+      if (l.event === 'listening') {
+        const portOf = (a) => Number(String(a).split(':').pop());
+        resolve({ mode, child, port: portOf(l.proxy), adminPort: portOf(l.admin), counts, details, stderr: () => stderr });
+      }
       else if (l.error) {
         counts.set(l.error, (counts.get(l.error) ?? 0) + 1);
         if (!details.has(l.error)) details.set(l.error, `${l.event} ${l.url ?? l.target ?? ''}: ${l.error_detail ?? ''}`.slice(0, 160));
@@ -327,6 +333,19 @@ const fds = (pid) => readdirSync(`/proc/${pid}/fd`).length;
 const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 const stats = new Map(proxies.map((p) => [p.mode, { ok: 0, failed: 0, failures: new Map(), samples: [], peakFds: 0, peakRss: 0 }]));
 
+/** Heap in use and the event loop's p99 delay, from prom-client's default metrics on the admin port. */
+async function runtimeMetrics(p) {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${p.adminPort}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+    const value = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+    return { heap: value('egresskit_nodejs_heap_size_used_bytes'), lagP99: value('egresskit_nodejs_eventloop_lag_p99_seconds') };
+  } catch {
+    return { heap: NaN, lagP99: NaN };
+  }
+}
+const csvFile = join(dir, 'soak.csv');
+writeFileSync(csvFile, 'time_s,mode,rss_mib,heap_mib,fds,eventloop_p99_ms\n');
+
 async function runOp(p, name) {
   const st = stats.get(p.mode);
   let timer;
@@ -361,16 +380,21 @@ for (const st of stats.values()) {
 }
 
 const end = Date.now() + MINUTES * 60_000;
+const t0 = Date.now();
 const sampler = setInterval(() => {
   for (const p of proxies) {
     const st = stats.get(p.mode);
     const f = fds(p.child.pid);
     const r = rss(p.child.pid);
-    st.samples.push({ t: Date.now(), rss: r });
+    const t = Date.now();
+    void runtimeMetrics(p).then(({ heap, lagP99 }) => {
+      st.samples.push({ t, rss: r, heap, fds: f, lag: lagP99 });
+      appendFileSync(csvFile, `${((t - t0) / 1000).toFixed(1)},${p.mode},${(r / MiB).toFixed(1)},${(heap / MiB).toFixed(1)},${f},${(lagP99 * 1000).toFixed(1)}\n`);
+    });
     st.peakFds = Math.max(st.peakFds, f);
     st.peakRss = Math.max(st.peakRss, r);
   }
-}, 2000);
+}, 3000);
 const progress = setInterval(() => {
   const left = Math.max(0, Math.round((end - Date.now()) / 1000));
   console.log(`  ${left}s left: ${proxies.map((p) => `${p.mode} ${stats.get(p.mode).ok} ok/${stats.get(p.mode).failed} failed, ${fds(p.child.pid)} fds`).join('; ')}`);
@@ -392,18 +416,25 @@ console.log(`traffic done; waiting for the proxies to return to idle (up to 90 s
 const after = new Map();
 await Promise.all(proxies.map(async (p) => after.set(p.mode, { fds: await settle(p, idle.get(p.mode).fds, 90_000), rss: rss(p.child.pid) })));
 const mib = (b) => (b / MiB).toFixed(1);
-/** Least-squares slope of RSS over the second half of the run, in MiB per hour. */
-function slope(samples) {
-  const s = samples.slice(Math.floor(samples.length / 2));
+/**
+ * Least-squares slope of one sampled value over the second half of the run (the first half
+ * includes warming caches and pools), per hour.
+ */
+function slope(samples, key) {
+  const s = samples.slice(Math.floor(samples.length / 2)).filter((x) => Number.isFinite(x[key]));
   if (s.length < 3) return 0;
   const mt = s.reduce((a, x) => a + x.t, 0) / s.length;
-  const mr = s.reduce((a, x) => a + x.rss, 0) / s.length;
-  const num = s.reduce((a, x) => a + (x.t - mt) * (x.rss - mr), 0);
+  const mv = s.reduce((a, x) => a + x[key], 0) / s.length;
+  const num = s.reduce((a, x) => a + (x.t - mt) * (x[key] - mv), 0);
   const den = s.reduce((a, x) => a + (x.t - mt) ** 2, 0);
-  return den ? ((num / den) * 3_600_000) / MiB : 0;
+  return den ? (num / den) * 3_600_000 : 0;
 }
+const median = (xs) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)] : NaN;
+};
 let failed = false;
-const rows = [['mode', 'ops ok', 'ops failed', 'fds idle', 'fds peak', 'fds after', 'RSS idle MiB', 'RSS peak', 'RSS after', 'RSS slope MiB/h', 'verdict']];
+const rows = [['mode', 'ops ok', 'ops failed', 'fds idle', 'fds peak', 'fds after', 'RSS idle MiB', 'RSS peak', 'RSS after', 'RSS MiB/h', 'heap MiB/h', 'fds/h', 'loop p99 ms (median)', 'verdict']];
 for (const p of proxies) {
   const st = stats.get(p.mode);
   const i = idle.get(p.mode);
@@ -412,7 +443,11 @@ for (const p of proxies) {
   const rssOk = a.rss <= Math.max(i.rss * 1.5, i.rss + 48 * MiB);
   const ok = a.fds <= i.fds && rssOk && p.child.exitCode === null;
   failed ||= !ok;
-  rows.push([p.mode, st.ok, st.failed, i.fds, st.peakFds, a.fds, mib(i.rss), mib(st.peakRss), mib(a.rss), slope(st.samples).toFixed(0), ok ? 'ok' : a.fds > i.fds ? 'FDS UP' : 'RSS UP']);
+  rows.push([
+    p.mode, st.ok, st.failed, i.fds, st.peakFds, a.fds, mib(i.rss), mib(st.peakRss), mib(a.rss),
+    (slope(st.samples, 'rss') / MiB).toFixed(1), (slope(st.samples, 'heap') / MiB).toFixed(1), slope(st.samples, 'fds').toFixed(1),
+    (median(st.samples.map((x) => x.lag)) * 1000).toFixed(1), ok ? 'ok' : a.fds > i.fds ? 'FDS UP' : 'RSS UP',
+  ]);
 }
 const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
 for (const r of rows) console.log(r.map((v, c) => String(v).padStart(widths[c])).join('  '));
@@ -427,5 +462,6 @@ for (const p of proxies) p.child.kill('SIGTERM');
 await Promise.all(proxies.map((p) => (p.child.exitCode === null ? once(p.child, 'exit').catch(() => undefined) : undefined)));
 for (const s of [plainServer, tlsServer]) s.closeAllConnections();
 for (const s of [plainServer, tlsServer, h2Server]) s.close();
+console.log(`samples: ${csvFile}`);
 console.log(failed ? 'soak: FAILED (fds or RSS did not return to idle)' : 'soak: ok');
 process.exit(failed ? 1 : 0);
