@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global fetch, AbortSignal */
 // Soak: the real CLI in forward, mtls and inspect mode at once, mixed traffic against loopback
 // destinations started here, then a check that every proxy returns to its idle fd count and
 // RSS. Every few seconds it samples each proxy's RSS and open fds (/proc) and its heap and
