@@ -84,8 +84,10 @@ function relayExchange(
     if (res.writableFinished) return;
     record.error ??= 'client_gone';
     capture?.fail(record.error, 'the client closed the connection before the response was complete');
-    controller?.abort(new Error('client closed the connection'));
+    // Finished before the abort: undici reports the abort to onResponseError at once, which
+    // would otherwise take it for the destination's failure and record it as internal.
     finish();
+    controller?.abort(new Error('client closed the connection'));
   });
   res.on('drain', () => controller?.resume());
   const options = (): Dispatcher.DispatchOptions => ({
