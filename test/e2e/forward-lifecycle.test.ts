@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -116,9 +116,14 @@ describe('forward: admin endpoints and graceful shutdown', () => {
   });
 
   it('a second SIGTERM during the drain exits at once (143), long before the drain period ends', async () => {
-    const proxy = await startCli(['forward', '--listen', '127.0.0.1:0', '--admin', 'off', '--allow-private', '--connect-ports', `${http.port}`, '--drain', '60s']);
+    // A destination that holds every connection open and never closes one on its own.
+    const held = new Set<Socket>();
+    const hold = createServer((c) => held.add(c));
+    await new Promise<void>((r) => hold.listen(0, '127.0.0.1', r));
+    const holdPort = (hold.address() as AddressInfo).port;
+    const proxy = await startCli(['forward', '--listen', '127.0.0.1:0', '--admin', 'off', '--allow-private', '--connect-ports', `${holdPort}`, '--drain', '60s']);
     const s = await openSocket(proxy.port);
-    s.write(`CONNECT 127.0.0.1:${http.port} HTTP/1.1\r\n\r\n`);
+    s.write(`CONNECT 127.0.0.1:${holdPort} HTTP/1.1\r\n\r\n`);
     assert.equal(statusOf(await readUntil(s, '\r\n\r\n')), 200);
     try {
       proxy.child.kill('SIGTERM');
@@ -134,6 +139,8 @@ describe('forward: admin endpoints and graceful shutdown', () => {
       assert.ok(took < 15_000, `exited ${took} ms after the second SIGTERM`);
     } finally {
       s.destroy();
+      for (const c of held) c.destroy();
+      hold.close();
     }
   });
 
