@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { createCA, issueCert } from '../../src/certs/index.js';
 import { runCli, startCli, type CliProxy, type LogLine } from '../helpers/cli.js';
 import type { ExecResult } from '../helpers/exec.js';
+import { needNetns } from '../helpers/prerequisites.js';
 import {
   addAddr,
   addRoute,
@@ -19,7 +20,6 @@ import {
   execIn,
   inNetns,
   linkNetns,
-  netnsUnavailable,
   removeStaleNetns,
   routes,
   spawnIn,
@@ -68,7 +68,7 @@ const INSPECT_BUNDLE = 'egresskit-inspect-ca-bundle';
 const IN_POD_BUNDLE_DIR = '/etc/egresskit/ca';
 const CA_VARS = ['SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'NODE_EXTRA_CA_CERTS'];
 
-const skipReason = await netnsUnavailable(`${PREFIX}${process.pid}-probe`);
+const netns = await needNetns(`${PREFIX}${process.pid}-probe`);
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -199,7 +199,7 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
 
 const fromWork = (l: LogLine): boolean => String(l.client).startsWith(`${WORK_IP}:`);
 
-describe('cluster in a box: a workload Pod reaches the internet only through egresskit', { skip: skipReason }, () => {
+describe('cluster in a box: a workload Pod reaches the internet only through egresskit', { skip: netns.skip }, () => {
   let dir = '';
   let upstream: ChildProcess | undefined;
   let forward: CliProxy | undefined;
@@ -218,6 +218,7 @@ describe('cluster in a box: a workload Pod reaches the internet only through egr
   let inspectEnv: Record<string, string> = {};
 
   before(async () => {
+    netns.require();
     await removeStaleNetns(PREFIX);
     dir = await mkdtemp(join(tmpdir(), 'egk-cib-'));
 

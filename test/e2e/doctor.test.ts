@@ -8,6 +8,7 @@ import { runCli, startCli, type CliProxy } from '../helpers/cli.js';
 import { run } from '../helpers/exec.js';
 import { BIN } from '../helpers/paths.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { needNetns } from '../helpers/prerequisites.js';
 import { freePort } from '../helpers/raw.js';
 import { startHttpsUpstream, startHttpUpstream, type Upstream } from '../helpers/upstream.js';
 
@@ -187,11 +188,13 @@ describe('doctor: each failure named at its hop, with a fix and its exit code', 
 // A name that does not resolve, without a query leaving this machine: the proxy and doctor run
 // in a network namespace of the test's own that has only loopback (as forward-dns.test.ts).
 const ns = `egk-doctor-${process.pid}`;
-const canNetns = process.getuid?.() === 0 && (await run('ip', ['netns', 'add', ns])).code === 0;
+const netns = await needNetns(`${ns}-probe`);
 
-describe('doctor: a target name the proxy cannot resolve', { skip: canNetns ? false : 'needs root and iproute2 (ip netns)' }, () => {
+describe('doctor: a target name the proxy cannot resolve', { skip: netns.skip }, () => {
   let proxy: CliProxy;
   before(async () => {
+    netns.require();
+    await run('ip', ['netns', 'add', ns]);
     await run('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
     proxy = await startCli(['forward', '--listen', '127.0.0.1:0', '--admin', 'off'], {}, ['ip', 'netns', 'exec', ns]);
   });

@@ -2,17 +2,20 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startCli, type CliProxy } from '../helpers/cli.js';
 import { run } from '../helpers/exec.js';
+import { needNetns } from '../helpers/prerequisites.js';
 
 // DNS failures need a resolver that fails without any traffic leaving this machine: the proxy
 // runs in a network namespace of the test's own that has nothing but loopback, so the lookup
 // fails at once (EAI_AGAIN) instead of reaching the machine's real resolver.
 const ns = `egk-dns-${process.pid}`;
-const canNetns = process.getuid?.() === 0 && (await run('ip', ['netns', 'add', ns])).code === 0;
+const netns = await needNetns(`${ns}-probe`);
 
-describe('forward: DNS failures (inside a network namespace)', { skip: canNetns ? false : 'needs root and iproute2 (ip netns); CI has both' }, () => {
+describe('forward: DNS failures (inside a network namespace)', { skip: netns.skip }, () => {
   let proxy: CliProxy;
   const inNs = (cmd: string, args: string[]) => run('ip', ['netns', 'exec', ns, cmd, ...args]);
   before(async () => {
+    netns.require();
+    await run('ip', ['netns', 'add', ns]);
     await inNs('ip', ['link', 'set', 'lo', 'up']);
     proxy = await startCli(['forward', '--listen', '127.0.0.1:0', '--admin', 'off'], {}, ['ip', 'netns', 'exec', ns]);
   });

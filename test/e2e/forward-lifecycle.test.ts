@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +14,22 @@ import { startHttpUpstream, type Upstream } from '../helpers/upstream.js';
 async function get(url: string): Promise<{ status: number; text: string }> {
   const res = await fetch(url);
   return { status: res.status, text: await res.text() };
+}
+
+/** One Prometheus histogram's series with these labels: count, sum, and each bucket's cumulative count. */
+function histogram(text: string, name: string, labels: Record<string, string>): { count: number; sum: number; buckets: Record<string, number> } {
+  const out = { count: 0, sum: 0, buckets: {} as Record<string, number> };
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!m || !m[1]!.startsWith(name)) continue;
+    const l = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
+    if (!Object.entries(labels).every(([k, v]) => l[k] === v)) continue;
+    const value = Number(m[3]);
+    if (m[1] === `${name}_count`) out.count = value;
+    else if (m[1] === `${name}_sum`) out.sum = value;
+    else if (m[1] === `${name}_bucket` && l.le !== undefined) out.buckets[l.le] = value;
+  }
+  return out;
 }
 
 describe('forward: admin endpoints and graceful shutdown', () => {
@@ -40,6 +56,28 @@ describe('forward: admin endpoints and graceful shutdown', () => {
       assert.match(metrics, /egresskit_process_resident_memory_bytes/);
       assert.doesNotMatch(metrics, /127\.0\.0\.1/, 'no addresses or host names in labels');
       assert.equal((await get(`${admin}/nope`)).status, 404);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('egresskit_duration_seconds moves: a tunnel held 300 ms is observed once, above the 0.1 s bucket', async () => {
+    const proxy = await startCli(['forward', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--allow-private', '--connect-ports', `${http.port}`]);
+    try {
+      const admin = `http://127.0.0.1:${proxy.adminPort}/metrics`;
+      const connect = (text: string) => histogram(text, 'egresskit_duration_seconds', { kind: 'connect' });
+      assert.deepEqual(connect((await get(admin)).text), { count: 0, sum: 0, buckets: {} }, 'nothing observed before the first tunnel');
+      const s = await openSocket(proxy.port);
+      s.write(`CONNECT 127.0.0.1:${http.port} HTTP/1.1\r\n\r\n`);
+      assert.equal(statusOf(await readUntil(s, '\r\n\r\n')), 200);
+      await new Promise((r) => setTimeout(r, 300));
+      s.end();
+      await proxy.waitForLog((l) => l.event === 'connect' && l.status === 200);
+      const after = connect((await get(admin)).text);
+      assert.equal(after.count, 1);
+      assert.ok(after.sum >= 0.3, `sum ${after.sum} s for a tunnel held 300 ms`);
+      assert.equal(after.buckets['0.1'], 0, 'not in the 0.1 s bucket');
+      assert.equal(after.buckets['+Inf'], 1);
     } finally {
       await proxy.stop();
     }
@@ -75,6 +113,57 @@ describe('forward: admin endpoints and graceful shutdown', () => {
     assert.equal(code, 0);
     assert.equal((await proxy.waitForLog((l) => l.event === 'closed')).tunnels_cut, 1);
     s.destroy();
+  });
+
+  it('a second SIGTERM during the drain exits at once (143), long before the drain period ends', async () => {
+    // A destination that holds every connection open and never closes one on its own.
+    const held = new Set<Socket>();
+    const hold = createServer((c) => held.add(c));
+    await new Promise<void>((r) => hold.listen(0, '127.0.0.1', r));
+    const holdPort = (hold.address() as AddressInfo).port;
+    const proxy = await startCli(['forward', '--listen', '127.0.0.1:0', '--admin', 'off', '--allow-private', '--connect-ports', `${holdPort}`, '--drain', '60s']);
+    const s = await openSocket(proxy.port);
+    s.write(`CONNECT 127.0.0.1:${holdPort} HTTP/1.1\r\n\r\n`);
+    assert.equal(statusOf(await readUntil(s, '\r\n\r\n')), 200);
+    try {
+      proxy.child.kill('SIGTERM');
+      await proxy.waitForLog((l) => l.event === 'draining');
+      // The held tunnel keeps the drain waiting for its 60 s; only the second signal ends it.
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(proxy.child.exitCode, null, 'still draining after the first SIGTERM');
+      const started = Date.now();
+      const { code } = await proxy.stop('SIGTERM');
+      const took = Date.now() - started;
+      assert.equal(code, 143, proxy.stderr());
+      // A correctness bound, not a performance target: "at once" against a 60 s drain.
+      assert.ok(took < 15_000, `exited ${took} ms after the second SIGTERM`);
+    } finally {
+      s.destroy();
+      for (const c of held) c.destroy();
+      hold.close();
+    }
+  });
+
+  it('refuses its own admin port as a loop (CONNECT and plain HTTP), though policy allows that port', async () => {
+    const adminPort = await freePort();
+    const proxy = await startCli(['forward', '--listen', '127.0.0.1:0', '--admin', `127.0.0.1:${adminPort}`, '--allow-private', '--connect-ports', `${adminPort},${http.port}`]);
+    try {
+      // Control: loopback on an allowed port goes through, so only the loop guard can refuse the admin port.
+      assert.equal(statusOf(await rawExchange(proxy.port, `GET http://127.0.0.1:${http.port}/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`)), 200);
+      for (const host of ['127.0.0.1', 'localhost']) {
+        const tunnel = await rawExchange(proxy.port, `CONNECT ${host}:${adminPort} HTTP/1.1\r\nHost: ${host}:${adminPort}\r\n\r\n`);
+        assert.equal(statusOf(tunnel), 403, tunnel);
+        assert.match(tunnel, /error=proxy_loop_detected/);
+        const get = await rawExchange(proxy.port, `GET http://${host}:${adminPort}/metrics HTTP/1.1\r\nHost: ${host}:${adminPort}\r\nConnection: close\r\n\r\n`);
+        assert.equal(statusOf(get), 403, get);
+        assert.match(get, /error=proxy_loop_detected/);
+        assert.doesNotMatch(get, /egresskit_requests_total/, 'the metrics page was not served through the proxy');
+      }
+      const line = await proxy.waitForLog((l) => l.error === 'loop_denied' && l.target === `127.0.0.1:${adminPort}`);
+      assert.equal(line.status, 403);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('refuses to proxy to its own listener even with --allow-private', async () => {

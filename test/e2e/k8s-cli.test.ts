@@ -10,8 +10,9 @@ import { createCA } from '../../src/certs/index.js';
 import { runCli } from '../helpers/cli.js';
 import { run } from '../helpers/exec.js';
 import { BIN, REPO_ROOT } from '../helpers/paths.js';
+import { needKubectl } from '../helpers/prerequisites.js';
 
-// The real CLI (bin/egresskit k8s ...) and, where installed, kubectl's built-in kustomize: the
+// The real CLI (bin/egresskit k8s ...) and kubectl's built-in kustomize: the
 // checked-in bases build, and so does a kustomization over inject's output. The logic itself is
 // covered by test/unit/k8s; each CLI start costs most of a second, so there are few of them.
 
@@ -87,7 +88,8 @@ function docs(yaml: string): { kind: string; data?: Record<string, string> }[] {
 
 const kinds = (yaml: string): string[] => docs(yaml).map((d) => d.kind);
 
-let kubectlMissing: string | false = false;
+// kubectl is required (Debian's kubernetes-client is enough); EGRESSKIT_TEST_SKIP_KUBECTL=1 skips on purpose.
+const kubectl = await needKubectl();
 let dir = '';
 let forward: CliResult;
 let mtls: CliResult;
@@ -96,15 +98,12 @@ let injected: CliResult;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'egresskit-k8s-e2e-'));
-  let version;
-  [version, forward, mtls, inspect, injected] = await Promise.all([
-    run('kubectl', ['version', '--client']),
+  [forward, mtls, inspect, injected] = await Promise.all([
     runCli(['k8s', 'render', 'forward']),
     runCli(['k8s', 'render', 'mtls', '--cert-manager']),
     runCli(['k8s', 'render', 'inspect']),
     runCliWithInput(INJECT, WORKLOADS),
   ]);
-  if (version.code !== 0) kubectlMissing = 'kubectl is not on PATH (kubectl version --client failed); skipping the kubectl kustomize checks';
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
@@ -171,10 +170,10 @@ describe('egresskit k8s (the CLI)', { concurrency: true }, () => {
   });
 });
 
-describe('kubectl kustomize', { concurrency: true }, () => {
+describe('kubectl kustomize', { concurrency: true, skip: kubectl.skip }, () => {
+  before(() => kubectl.require());
   for (const mode of ['forward', 'inspect', 'mtls']) {
-    it(`builds deploy/${mode} and deploy/${mode}/workload`, async (t) => {
-      if (kubectlMissing) return t.skip(kubectlMissing);
+    it(`builds deploy/${mode} and deploy/${mode}/workload`, async () => {
       const built = kinds(await kustomize(join(DEPLOY, mode)));
       // inspect runs one replica: no autoscaler, no PodDisruptionBudget.
       const scaled = mode === 'inspect' ? [] : ['PodDisruptionBudget', 'HorizontalPodAutoscaler'];
@@ -186,8 +185,7 @@ describe('kubectl kustomize', { concurrency: true }, () => {
     });
   }
 
-  it('builds a kustomization over inject output and render mtls --cert-manager', async (t) => {
-    if (kubectlMissing) return t.skip(kubectlMissing);
+  it('builds a kustomization over inject output and render mtls --cert-manager', async () => {
     const app = join(dir, 'app');
     await mkdir(app);
     await writeFile(join(app, 'mtls.yaml'), mtls.stdout);

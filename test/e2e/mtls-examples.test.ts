@@ -8,6 +8,7 @@ import { runCli, startCli, type CliProxy, type LogLine } from '../helpers/cli.js
 import { curl, run, type ExecResult } from '../helpers/exec.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { needGo } from '../helpers/prerequisites.js';
 import { startHttpsUpstream, startHttpUpstream, type Upstream } from '../helpers/upstream.js';
 
 // The client programs in examples/ (Go, Python, Node, curl) against the real `egresskit mtls`,
@@ -64,6 +65,9 @@ function describeRun(r: ExecResult): string {
   return `exit ${r.code}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}`;
 }
 
+// Go is required (CI installs golang-go); EGRESSKIT_TEST_SKIP_GO=1 skips the Go example on purpose.
+const go = await needGo();
+
 describe('mtls: the example clients in examples/ against the real CLI', () => {
   let dir: string;
   let certs: string;
@@ -72,7 +76,6 @@ describe('mtls: the example clients in examples/ against the real CLI', () => {
   let http: Upstream;
   let https: Upstream;
   let proxy: CliProxy;
-  let goMissing: string | undefined;
   const goEnv: NodeJS.ProcessEnv = {};
   const tunnels: ExpectedTunnel[] = [];
 
@@ -129,14 +132,8 @@ describe('mtls: the example clients in examples/ against the real CLI', () => {
       '--drain', '1s',
     ]);
 
-    const go = await run('go', ['version']);
-    if (go.code !== 0) {
-      const why = go.code === -1 ? 'not found on PATH' : `\`go version\` exited ${go.code}: ${go.stderr.trim()}`;
-      goMissing = `go is not installed (${why}); skipping the Go example (examples/go)`;
-    } else {
-      // Builds stay inside the test's directory and never reach for the network.
-      Object.assign(goEnv, { GOCACHE: join(dir, 'gocache'), GOPATH: join(dir, 'gopath'), GOFLAGS: '-mod=mod', GOPROXY: 'off', GOTOOLCHAIN: 'local' });
-    }
+    // Builds stay inside the test's directory and never reach for the network.
+    Object.assign(goEnv, { GOCACHE: join(dir, 'gocache'), GOPATH: join(dir, 'gopath'), GOFLAGS: '-mod=mod', GOPROXY: 'off', GOTOOLCHAIN: 'local' });
   });
 
   after(async () => {
@@ -147,8 +144,8 @@ describe('mtls: the example clients in examples/ against the real CLI', () => {
   });
 
   for (const ex of examples) {
-    it(`${ex.name}: GET an https:// destination through CONNECT, TARGET_CA added to the system roots`, async (t) => {
-      if (ex.name === 'go' && goMissing) return t.skip(goMissing);
+    it(`${ex.name}: GET an https:// destination through CONNECT, TARGET_CA added to the system roots`, { skip: ex.name === 'go' && go.skip }, async () => {
+      if (ex.name === 'go') go.require();
       const r = await runExample(ex, { ...baseEnv(ex.name), TARGET_URL: `${https.origin}/echo?from=${ex.name}`, TARGET_CA: pki.caFile });
       assert.equal(r.code, 0, describeRun(r));
       const out = parseOutput(r);
@@ -160,8 +157,8 @@ describe('mtls: the example clients in examples/ against the real CLI', () => {
       tunnels.push({ who: `${ex.name} -> https`, identity: identityOf(ex.name), target: `localhost:${https.port}` });
     });
 
-    it(`${ex.name}: GET an http:// destination through the TLS connection to the proxy`, async (t) => {
-      if (ex.name === 'go' && goMissing) return t.skip(goMissing);
+    it(`${ex.name}: GET an http:// destination through the TLS connection to the proxy`, { skip: ex.name === 'go' && go.skip }, async () => {
+      if (ex.name === 'go') go.require();
       const from = proxy.logs.length;
       const r = await runExample(ex, { ...baseEnv(ex.name), TARGET_URL: `${http.origin}/echo/${ex.name}` });
       assert.equal(r.code, 0, describeRun(r));
@@ -178,8 +175,8 @@ describe('mtls: the example clients in examples/ against the real CLI', () => {
       assert.equal(line.url, `${http.origin}/echo/${ex.name}`);
     });
 
-    it(`${ex.name}: a client certificate from another CA fails with a readable error`, async (t) => {
-      if (ex.name === 'go' && goMissing) return t.skip(goMissing);
+    it(`${ex.name}: a client certificate from another CA fails with a readable error`, { skip: ex.name === 'go' && go.skip }, async () => {
+      if (ex.name === 'go') go.require();
       const from = proxy.logs.length;
       const r = await runExample(ex, {
         ...baseEnv(ex.name),

@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { startCli, type CliProxy } from '../helpers/cli.js';
 import { curl } from '../helpers/exec.js';
-import { createNetns, destroyNetns, execIn, inNetns, netnsUnavailable, spawnIn } from '../helpers/netns.js';
+import { createNetns, destroyNetns, execIn, inNetns, spawnIn } from '../helpers/netns.js';
+import { needNetns } from '../helpers/prerequisites.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { openSocket, readUntil } from '../helpers/raw.js';
 import { startHttpsUpstream, startHttpUpstream, type Upstream } from '../helpers/upstream.js';
@@ -111,12 +112,13 @@ describe('pipeline: inside interception', () => {
 const NS = 'egk-pipe-fallback';
 
 describe('pipeline: dial falls back to the next allowed address', async () => {
-  const unavailable = await netnsUnavailable(`${NS}-probe`);
+  const netns = await needNetns(`${NS}-probe`);
   let proxy: CliProxy | undefined;
   let upstream: ReturnType<typeof spawnIn> | undefined;
   const etc = `/etc/netns/${NS}`;
   before(async () => {
-    if (unavailable) return;
+    if (netns.skip) return;
+    netns.require();
     await destroyNetns(NS);
     // `ip netns exec` mounts /etc/netns/NAME/hosts over /etc/hosts: a name with two addresses, in this namespace only.
     await mkdir(etc, { recursive: true });
@@ -126,11 +128,11 @@ describe('pipeline: dial falls back to the next allowed address', async () => {
   after(async () => {
     await proxy?.stop();
     upstream?.kill();
-    if (!unavailable) await destroyNetns(NS);
+    if (!netns.skip) await destroyNetns(NS);
     await rm(etc, { recursive: true, force: true });
   });
 
-  it('plain HTTP and CONNECT both reach the second address when the first refuses', { skip: unavailable || false }, async () => {
+  it('plain HTTP and CONNECT both reach the second address when the first refuses', { skip: netns.skip }, async () => {
     // The resolver's order decides which address is first; the upstream listens on the other one only.
     const order = await execIn(NS, process.execPath, ['-e', "require('dns').lookup('dual.test',{all:true,verbatim:true},(e,a)=>console.log(a.map(x=>x.address).join(' ')))"]);
     const [first, second] = order.stdout.trim().split(' ');

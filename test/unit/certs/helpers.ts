@@ -19,15 +19,6 @@ export function fileMode(mode: number): string {
   return (mode & 0o777).toString(8).padStart(4, '0');
 }
 
-let opensslChecked: Promise<boolean> | undefined;
-export function hasOpenssl(): Promise<boolean> {
-  opensslChecked ??= execFileAsync('openssl', ['version']).then(
-    () => true,
-    () => false,
-  );
-  return opensslChecked;
-}
-
 /** Asserts an async call rejects with a CertsError-like code and a message matching `pattern`. */
 export function errorWith(code: string, pattern: RegExp): (err: unknown) => boolean {
   return (err: unknown) => {

@@ -4,9 +4,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createCA, issueLeaf, writeMtlsBundle } from '../../../src/certs/index.js';
-import { execFileAsync, hasOpenssl, withTempDir } from './helpers.js';
+import { needOpenssl } from '../../helpers/prerequisites.js';
+import { execFileAsync, withTempDir } from './helpers.js';
 
-const skip = !(await hasOpenssl()) && 'openssl CLI not installed';
+const openssl = await needOpenssl();
+const skip = openssl.skip;
 
 async function verify(dir: string, args: string[]): Promise<{ ok: boolean; output: string }> {
   try {
@@ -21,6 +23,7 @@ async function verify(dir: string, args: string[]): Promise<{ ok: boolean; outpu
 for (const keyType of ['ec', 'rsa'] as const) {
   test(`openssl verifies the ${keyType} bundle with the right purposes`, { skip }, () =>
     withTempDir(async (dir) => {
+      openssl.require();
       await writeMtlsBundle(dir, { keyType });
       const cases: [string[], boolean][] = [
         [['server.crt'], true],
@@ -40,6 +43,7 @@ for (const keyType of ['ec', 'rsa'] as const) {
 
 test('openssl verifies minted leaves (DNS, IP, long names)', { skip }, () =>
   withTempDir(async (dir) => {
+    openssl.require();
     const ca = await createCA();
     await writeFile(join(dir, 'ca.crt'), ca.certPem);
     const caKey = createPrivateKey(ca.keyPem);

@@ -64,21 +64,44 @@ describe('flowToJson / flowFromJson', () => {
   });
 });
 
-/** The drivers that load on this Node.js; the FlowDb tests run once per driver. */
-async function availableDrivers(): Promise<SqliteDriverName[]> {
-  const out: SqliteDriverName[] = [];
+/** The drivers that load on this Node.js, and why each other one does not. */
+async function loadDrivers(): Promise<Map<SqliteDriverName, string | true>> {
+  const out = new Map<SqliteDriverName, string | true>();
   for (const d of SQLITE_DRIVERS) {
     try {
       (await openSqlite(':memory:', [d])).close();
-      out.push(d);
-    } catch {
-      // not on this Node.js / not built
+      out.set(d, true);
+    } catch (err) {
+      out.set(d, (err as Error).message);
     }
   }
   return out;
 }
 
-const drivers = await availableDrivers();
+const loaded = await loadDrivers();
+const drivers = SQLITE_DRIVERS.filter((d) => loaded.get(d) === true);
+
+/** Node.js 22.13 and later have node:sqlite (without a flag). */
+function nodeHasSqlite(): boolean {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 13);
+}
+
+/**
+ * The drivers this run must test: EGRESSKIT_TEST_SQLITE_DRIVERS (comma-separated), else
+ * better-sqlite3, which `npm ci` builds for the Node.js that runs `npm test`. node:sqlite only
+ * exists from Node.js 22.13, so on the Node 20 of `npm test` it cannot run; `.ci/run` runs this
+ * file again under Node 24 with EGRESSKIT_TEST_SQLITE_DRIVERS=node:sqlite. A required driver
+ * that does not load fails its suite; one that loads always runs. Nothing here is a skip.
+ */
+const required: SqliteDriverName[] = (process.env.EGRESSKIT_TEST_SQLITE_DRIVERS ?? 'better-sqlite3')
+  .split(',')
+  .map((d) => d.trim())
+  .filter(Boolean)
+  .map((d) => {
+    if (!(SQLITE_DRIVERS as readonly string[]).includes(d)) throw new Error(`EGRESSKIT_TEST_SQLITE_DRIVERS: unknown driver "${d}" (known: ${SQLITE_DRIVERS.join(', ')})`);
+    return d as SqliteDriverName;
+  });
 
 test('at least one SQLite driver loads here (better-sqlite3 built, or Node.js >= 22.13)', () => {
   assert.ok(drivers.length > 0, `no SQLite driver loads on Node.js ${process.version}`);
@@ -93,8 +116,21 @@ test('with no driver that loads, openSqlite says how to get one', async () => {
   });
 });
 
-for (const driver of SQLITE_DRIVERS) {
-  describe(`FlowDb (${driver})`, { skip: drivers.includes(driver) ? false : `${driver} does not load on Node.js ${process.version}` }, () => {
+for (const driver of SQLITE_DRIVERS.filter((d) => !drivers.includes(d) && !required.includes(d))) {
+  test(`FlowDb (${driver}) is not run here: not required by EGRESSKIT_TEST_SQLITE_DRIVERS, and it does not load`, (t) => {
+    // node:sqlite is only missing on a Node.js before 22.13; anywhere newer it must load (and then it runs).
+    if (driver === 'node:sqlite') assert.ok(!nodeHasSqlite(), `node:sqlite should load on Node.js ${process.version}: ${String(loaded.get(driver))}`);
+    t.diagnostic(`${driver}: ${String(loaded.get(driver))}`);
+  });
+}
+
+for (const driver of SQLITE_DRIVERS.filter((d) => drivers.includes(d) || required.includes(d))) {
+  describe(`FlowDb (${driver})`, () => {
+    before(() => {
+      if (loaded.get(driver) !== true) {
+        throw new Error(`${driver} is required here (EGRESSKIT_TEST_SQLITE_DRIVERS=${required.join(',')}) but does not load: ${String(loaded.get(driver))}`);
+      }
+    });
     let dir: string;
     let n = 0;
     const fresh = () => join(dir, `flows-${++n}.db`);
