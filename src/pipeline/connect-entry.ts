@@ -11,7 +11,7 @@ import { identify } from './identify.js';
 import { writeRawError } from './respond.js';
 import { dialHop, socketGone, watchEarlyErrors } from './raw-client.js';
 import { dialRoute, runPipeline } from './run.js';
-import { runTunnel } from './run-tunnel.js';
+import { tunnelChecked } from './sni-check.js';
 
 const ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n');
 
@@ -69,7 +69,7 @@ class ConnectEntry implements Entry<UpstreamConnection> {
     this.detachEarlyErrors();
     socket.write(ESTABLISHED);
     record.status = 200;
-    if (!ctx.intercept?.wants(dest, record.decision)) return runTunnel(ctx, socket, upstream, head, record);
+    if (!ctx.intercept?.wants(dest, record.decision)) return tunnelChecked(ctx, socket, upstream, head, record, dest);
     // Interception: a new connection is to the same decided address, never a new lookup.
     const timeout = ctx.config.timeouts.connect;
     const redial = () => dialRoute({ dial: (h) => dialHop(h, dest, timeout) }, { dest, hops: [hop] }, newRecord(ctx.instance, 'connect', record.client)).then((r) => r.upstream);
