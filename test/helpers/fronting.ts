@@ -30,14 +30,22 @@ export async function startSharedHost(): Promise<SharedHost> {
     s.once('data', (d: Buffer) => s.end(`HTTP/1.1 200 OK\r\nContent-Length: ${d.length}\r\nConnection: close\r\n\r\n${d.toString('latin1')}`));
   });
   tls.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+  const tlsPort = (tls.address() as AddressInfo).port;
   const sockets = new Set<Socket>();
+  // The counting happens in front of the TLS server, on a plain relay: a TLS server reads its
+  // socket natively, without 'data' events to count.
   const front = createServer((socket) => {
     const i = received.push(0) - 1;
-    sockets.add(socket);
+    const inner = connect(tlsPort, '127.0.0.1');
+    for (const s of [socket, inner]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.once('close', () => (sockets.delete(s), socket.destroy(), inner.destroy()));
+    }
     socket.on('data', (d) => (received[i]! += d.length));
-    socket.on('error', () => undefined);
-    socket.once('close', () => sockets.delete(socket));
-    tls.emit('connection', socket);
+    socket.pipe(inner);
+    inner.pipe(socket);
   });
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
   return {
@@ -48,6 +56,7 @@ export async function startSharedHost(): Promise<SharedHost> {
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => front.close(() => resolve()));
+      await new Promise<void>((resolve) => tls.close(() => resolve()));
     },
   };
 }
