@@ -107,7 +107,10 @@ describe('per-identity budgets', () => {
     const started = performance.now();
     const t = await connectTunnel(proxy.address.port, `localhost:${echo.port}`);
     t.resume();
-    await new Promise((resolve) => t.once('end', resolve));
+    await Promise.race([
+      new Promise((resolve) => t.once('end', resolve)),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the tunnel was not closed at its maximum age')), 5000)),
+    ]);
     const age = performance.now() - started;
     assert.ok(age >= 280, `closed after ${age} ms`);
     t.end();
