@@ -7,11 +7,11 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 }
 
-function ports(value: string): number[] {
+function ports(value: string, flag = '--connect-ports'): number[] {
   const list = value.split(',').map((s) => s.trim()).filter(Boolean);
   const out = list.map(Number);
   if (out.length === 0 || out.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
-    throw new UsageError(`--connect-ports "${value}": expected comma-separated ports 1-65535, e.g. 443,80`);
+    throw new UsageError(`${flag} "${value}": expected comma-separated ports 1-65535, e.g. 443,80`);
   }
   return out;
 }
@@ -40,6 +40,13 @@ export interface ProxyFlags {
   report?: boolean;
   drain?: string;
   maxConnections?: number;
+  sniCheck?: 'enforce' | 'report' | 'off';
+  sniPorts?: number[];
+  requireTls?: boolean;
+  maxTunnelsPerIdentity?: number;
+  ratePerIdentity?: number;
+  burstPerIdentity?: number;
+  maxTunnelAge?: string;
   // mtls
   tlsDir?: string;
   cert?: string;
@@ -61,6 +68,12 @@ export interface ProxyFlags {
   flowsDb?: string;
 }
 
+function rate(value: string): number {
+  const n = Number(value.replace(/\/s$/, ''));
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--rate-per-identity "${value}": expected new connections per second, e.g. 20 or 0.5`);
+  return n;
+}
+
 function repeat(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
@@ -79,7 +92,7 @@ export function addProxyFlags(cmd: Command, defaultListen: string): Command {
     .option('--admin <host:port|off>', 'health and metrics address (admin) [default: 0.0.0.0:9090]')
     .option('--allow <pattern>', 'allow destinations: host, *.example.com, .example.com, IP or CIDR; repeatable; any allow makes the default deny (policy.rules)', collect)
     .option('--deny <pattern>', 'deny destinations (same patterns); repeatable; checked before allows (policy.rules)', collect)
-    .option('--connect-ports <ports>', 'destination ports the proxy may reach [default: 443,80] (policy.connectPorts)', ports)
+    .option('--connect-ports <ports>', 'destination ports the proxy may reach [default: 443,80] (policy.connectPorts)', (v: string) => ports(v))
     .option('--allow-private', 'allow loopback, private, link-local and other internal addresses (policy.allowPrivate)')
     .option('--report', 'dry run: log would-deny instead of refusing; the private-address guard stays on (policy.enforcement: report)')
     .option('--users <htpasswd>', 'require Basic proxy auth against this htpasswd file, bcrypt only (auth.htpasswd)')
@@ -88,7 +101,14 @@ export function addProxyFlags(cmd: Command, defaultListen: string): Command {
     .addOption(new Option('--log-format <format>', 'log format (log.format) [default: json]').choices(['json', 'pretty']))
     .addOption(new Option('--log-level <level>', 'log level (log.level) [default: info]').choices(['debug', 'info', 'warn', 'error', 'silent']))
     .option('--drain <duration>', 'how long SIGTERM waits for live tunnels, e.g. 30s (timeouts.drain)')
-    .option('--max-connections <n>', 'client connection limit; beyond it 429 (limits.maxConnections)', positiveInt('--max-connections'));
+    .option('--max-connections <n>', 'client connection limit; beyond it 429 (limits.maxConnections)', positiveInt('--max-connections'))
+    .addOption(new Option('--sni-check <mode>', 'tunnels whose TLS server name differs from the CONNECT host: refuse, log, or do not look (sni.check) [default: report]').choices(['enforce', 'report', 'off']))
+    .option('--sni-ports <ports>', 'destination ports whose tunnels the SNI check reads [default: 443] (sni.ports)', (v: string) => ports(v, '--sni-ports'))
+    .option('--require-tls', 'refuse tunnels to --sni-ports that do not start with a TLS ClientHello (sni.requireTls)')
+    .option('--max-tunnels-per-identity <n>', 'open tunnels per client identity; beyond it 429 (budgets.maxTunnels)', positiveInt('--max-tunnels-per-identity'))
+    .option('--rate-per-identity <n>', 'new tunnels and requests per second per client identity; beyond it 429 (budgets.rate)', rate)
+    .option('--burst-per-identity <n>', 'how many of those may come at once [default: one second\'s worth] (budgets.burst)', positiveInt('--burst-per-identity'))
+    .option('--max-tunnel-age <duration>', 'close tunnels at this age, e.g. 1h (budgets.maxTunnelAge) [default: off]');
 }
 
 export function addTlsFlags(cmd: Command): Command {
@@ -197,6 +217,14 @@ export function rawConfigFromFlags(mode: Mode, flags: ProxyFlags): Record<string
     inspect,
     timeouts: { drain: flags.drain },
     limits: { maxConnections: flags.maxConnections },
+    sni: { check: flags.sniCheck, ports: flags.sniPorts, requireTls: flags.requireTls },
+    budgets: {
+      maxTunnels: flags.maxTunnelsPerIdentity,
+      rate: flags.ratePerIdentity,
+      burst: flags.burstPerIdentity,
+      // 0 is off: a flag must be able to switch off what the file sets.
+      maxTunnelAge: flags.maxTunnelAge === 'off' ? 0 : flags.maxTunnelAge,
+    },
   };
   const merged = deepMerge(file, stripUndefined(overlay)) as Record<string, unknown>;
   // The section's presence is what turns interception on in mtls, even with every default.

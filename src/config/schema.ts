@@ -41,6 +41,10 @@ const Rule = z.strictObject({
   inspect: z.enum(['intercept', 'passthrough']).optional(),
   /** Inspect mode: http1 holds both sides of an intercepted connection to HTTP/1.1. */
   alpn: z.enum(['auto', 'http1']).optional(),
+  /** Forward and mtls: the SNI check for tunnels this rule decided, instead of sni.check. */
+  sniCheck: z.enum(['enforce', 'report', 'off']).optional(),
+  /** Forward and mtls: a tunnel this rule decided, to one of sni.ports, must start with a TLS ClientHello. */
+  requireTls: z.boolean().optional(),
 });
 
 /**
@@ -147,6 +151,33 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({}),
   inspect: InspectSchema.optional(),
+  /** The SNI (domain-fronting) check on tunnels that are not intercepted (forward, mtls, passthrough). */
+  sni: z
+    .strictObject({
+      check: z.enum(['enforce', 'report', 'off']).default('report'),
+      /** Destination ports whose tunnels are checked. */
+      ports: z.array(Port).min(1).default([443]),
+      /** A tunnel to one of `ports` must start with a TLS ClientHello (with or without a server name). */
+      requireTls: z.boolean().default(false),
+      /** How long the first bytes are waited for; a client silent that long is treated as not TLS. */
+      peekTimeout: Duration.default(5000),
+    })
+    .prefault({}),
+  /** Per identity (client certificate, else proxy user, else client address); 0 or absent is off. */
+  budgets: z
+    .strictObject({
+      /** Open CONNECT and Upgrade tunnels. */
+      maxTunnels: z.number().int().min(0).default(0),
+      /** New tunnels and plain-HTTP requests per second (token bucket), with `burst` at once. */
+      rate: z.number().min(0).default(0),
+      /** Defaults to one second's worth of `rate` (at least 1). */
+      burst: z.number().int().min(1).optional(),
+      /** Tunnels are closed (both sides ended) at this age. */
+      maxTunnelAge: Duration.optional(),
+      /** Identities whose budgets are tracked at once; the least recently seen idle one is forgotten first. */
+      maxIdentities: z.number().int().min(1).default(10_000),
+    })
+    .prefault({}),
   limits: z
     .strictObject({
       maxConnections: z.number().int().min(1).default(4096),

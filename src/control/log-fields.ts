@@ -23,6 +23,9 @@ export const F = {
   connectMs: 'connect_ms',
   tlsMs: 'tls_ms',
   ttfbMs: 'ttfb_ms',
+  tls: 'tls',
+  sni: 'sni',
+  sniMismatch: 'sni_mismatch',
   error: 'error',
   errorDetail: 'error_detail',
 } as const;

@@ -50,6 +50,9 @@ export function recordLine(r: ProxyRecord): Record<string, unknown> {
     [F.connectMs]: r.phases.connectMs ?? null,
     [F.tlsMs]: r.phases.tlsMs ?? null,
     [F.ttfbMs]: r.phases.ttfbMs ?? null,
+    [F.tls]: r.tls ?? null,
+    [F.sni]: r.sni ?? null,
+    [F.sniMismatch]: r.sniMismatch ?? null,
     [F.error]: r.error ?? null,
     [F.errorDetail]: r.errorDetail ?? null,
   };

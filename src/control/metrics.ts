@@ -7,6 +7,9 @@ import type { ProxyRecord } from '../model/record.js';
 export const RECORD_KINDS = ['connect', 'http', 'upgrade', 'client_error', 'tls_error'] as const satisfies ReadonlyArray<ProxyRecord['kind']>;
 export const DECISION_LABELS = ['allow', 'deny', 'would-deny', 'none'] as const;
 export const PHASE_LABELS = ['dns', 'connect', 'tls', 'ttfb'] as const;
+/** Which per-identity budget a record's error spent: labelled by budget, never by identity. */
+export const BUDGET_LABELS = { too_many_tunnels: 'concurrent', rate_limited: 'rate', tunnel_max_age: 'age' } as const;
+export const SNI_MISMATCH_LABELS = ['refused', 'reported'] as const;
 
 /** An HTTP status as a label: three digits, or 0 when there was none (a closed set of at most 1000). */
 function statusLabel(status: number | undefined): string {
@@ -58,6 +61,18 @@ export function attachMetrics(instance: string, mode: string): { registry: Regis
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const budgets = new Counter({
+    name: 'egresskit_budget_exceeded_total',
+    help: 'Tunnels and requests refused (concurrent, rate) or tunnels closed (age) by a per-identity budget.',
+    labelNames: ['budget'],
+    registers: [registry],
+  });
+  const sniMismatches = new Counter({
+    name: 'egresskit_sni_mismatch_total',
+    help: 'Tunnels whose TLS server name differed from the CONNECT host: refused (sni check enforce) or only reported.',
+    labelNames: ['action'],
+    registers: [registry],
+  });
   const onRecord = (msg: unknown) => {
     const r = msg as ProxyRecord;
     if (r.instance !== instance) return;
@@ -69,6 +84,9 @@ export function attachMetrics(instance: string, mode: string): { registry: Regis
     if (r.bytesDown) bytes.inc({ direction: 'down' }, r.bytesDown);
     // The type already closes the set; a value from outside it (a library user's own publisher) counts as internal.
     if (r.error) errors.inc({ code: isErrorCode(r.error) ? r.error : 'internal' });
+    const budget = r.error && Object.hasOwn(BUDGET_LABELS, r.error) ? BUDGET_LABELS[r.error as keyof typeof BUDGET_LABELS] : undefined;
+    if (budget) budgets.inc({ budget });
+    if (r.sniMismatch) sniMismatches.inc({ action: r.error === 'sni_mismatch' ? 'refused' : 'reported' });
     if (r.durationMs !== undefined) duration.observe({ kind }, r.durationMs / 1000);
     const p = r.phases;
     if (p.dnsMs !== undefined) phases.observe({ phase: 'dns' }, p.dnsMs / 1000);

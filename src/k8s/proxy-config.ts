@@ -112,7 +112,10 @@ export function buildProxyConfig(mode: RenderMode, raw: unknown = {}, source = '
 function readable(config: Config): unknown {
   const timeouts = Object.fromEntries(Object.entries(config.timeouts).map(([k, v]) => [k, formatDuration(v)]));
   const tls = config.tls && { ...config.tls, reloadInterval: formatDuration(config.tls.reloadInterval) };
+  const sni = { ...config.sni, peekTimeout: formatDuration(config.sni.peekTimeout) };
+  const age = config.budgets.maxTunnelAge;
+  const budgets = { ...config.budgets, ...(age ? { maxTunnelAge: formatDuration(age) } : {}) };
   const { mode, listen, ...rest } = config;
   // mode and listen first: what a reader looks for.
-  return { mode, listen, ...rest, tls, timeouts };
+  return { mode, listen, ...rest, tls, timeouts, sni, budgets };
 }

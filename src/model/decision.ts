@@ -5,6 +5,8 @@ import type { ErrorCode } from './error-table.js';
 export type Verdict = 'allow' | 'deny';
 export type Enforcement = 'enforce' | 'report';
 export type Phase = 'host' | 'ip';
+/** What the SNI check does with a tunnel whose TLS server name is not its CONNECT host. */
+export type SniCheck = 'enforce' | 'report' | 'off';
 
 /** What policy said and why; a plain value that travels into the log line and the 403 body. */
 export interface Decision {
@@ -34,6 +36,10 @@ export interface Decision {
   inspect?: 'intercept' | 'passthrough';
   /** For inspect mode: http1 holds an intercepted connection to HTTP/1.1 on both sides. */
   alpn?: 'auto' | 'http1';
+  /** Forward and mtls: the deciding rule's SNI check, instead of the proxy's (sni.check). */
+  sniCheck?: SniCheck;
+  /** Forward and mtls: the deciding rule's word on whether the tunnel must carry TLS. */
+  requireTls?: boolean;
 }
 
 export interface RequestFacts {

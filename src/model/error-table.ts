@@ -4,7 +4,10 @@
  * a ProxyError carrying one of these codes, so all modes answer the same way.
  */
 
+import { GUARD_ERRORS, type GuardErrorCode } from './error-table-guards.js';
+
 export type ErrorCode =
+  | GuardErrorCode
   | 'policy_denied'
   | 'address_denied'
   | 'port_denied'
@@ -39,7 +42,6 @@ export type ErrorCode =
   | 'idle_timeout'
   | 'tls_handshake'
   | 'client_tls'
-  | 'sni_mismatch'
   | 'leaf_failed'
   | 'internal';
 
@@ -268,13 +270,7 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorSpec> = {
     hint: 'give the client the interception CA (curl --cacert, NODE_EXTRA_CA_CERTS, SSL_CERT_FILE), or pass the host through with --passthrough',
     outcomeOnly: true,
   },
-  sni_mismatch: {
-    status: 421,
-    proxyStatus: 'tls_protocol_error',
-    message: 'TLS server name differs from the CONNECT host',
-    hint: 'the name inside TLS must be the host the tunnel was opened to; open a tunnel to that host instead',
-    outcomeOnly: true,
-  },
+  ...GUARD_ERRORS,
   leaf_failed: {
     status: 500,
     proxyStatus: 'proxy_internal_error',
@@ -289,7 +285,6 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorSpec> = {
     hint: 'this is a bug in egresskit; please report it with the log line',
   },
 };
-
 
 /** Every code, for metric label sets and tests that must enumerate them. */
 export const ERROR_CODES = Object.keys(ERROR_TABLE) as ErrorCode[];

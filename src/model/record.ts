@@ -32,6 +32,16 @@ export interface ProxyRecord {
   durationMs: number | undefined;
   /** Milliseconds each phase took; a phase that did not happen (a reused connection, a parent proxy's own lookup) is absent. */
   phases: PhaseTimings;
+  /**
+   * Tunnels the SNI check read (forward, mtls, passthrough; never decrypted): a ClientHello
+   * with a server name (true), one without ('no-sni'), or not TLS (false). true with no `sni`
+   * means the ClientHello could not be read within the check's bounds. Undefined: not read.
+   */
+  tls: boolean | 'no-sni' | undefined;
+  /** The TLS server name the client sent, as sent. */
+  sni: string | undefined;
+  /** The server name differs from the CONNECT host: refused (error sni_mismatch) or, in report mode, only noted. */
+  sniMismatch: boolean | undefined;
   /** How the exchange failed, from the one error table; undefined when it did not. */
   error: ErrorCode | undefined;
   errorDetail: string | undefined;
@@ -68,6 +78,9 @@ export function newRecord(instance: string, kind: RecordKind, client: string): P
     bytesDown: 0,
     durationMs: undefined,
     phases: {},
+    tls: undefined,
+    sni: undefined,
+    sniMismatch: undefined,
     error: undefined,
     errorDetail: undefined,
   };

@@ -11,7 +11,7 @@ import { identify } from './identify.js';
 import { writeRawError } from './respond.js';
 import { dialHop, socketGone, watchEarlyErrors } from './raw-client.js';
 import { dialRoute, runPipeline } from './run.js';
-import { runTunnel } from './run-tunnel.js';
+import { tunnelChecked } from './sni-check.js';
 
 const ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n');
 
@@ -71,7 +71,7 @@ class ConnectEntry implements Entry<UpstreamConnection> {
     record.status = 200;
     if (!ctx.intercept?.wants(dest, record.decision)) {
       if (ctx.intercept) record.intercepted = false;
-      return runTunnel(ctx, socket, upstream, head, record);
+      return tunnelChecked(ctx, socket, upstream, head, record, dest);
     }
     record.intercepted = true;
     // Interception: a new connection is to the same decided address, never a new lookup.

@@ -12,6 +12,7 @@ import type { Destination } from '../model/destination.js';
 import type { CaptureHook } from '../model/exchange.js';
 import type { ProxyRecord } from '../model/record.js';
 import type { Hop } from './entry.js';
+import type { TunnelGuards } from './guards.js';
 
 /** Everything a connection handler needs, built once per proxy instance. */
 export interface ProxyContext {
@@ -25,6 +26,8 @@ export interface ProxyContext {
   /** Pooled upstream connections for absolute-URI forwarding, keyed by dialed address. */
   pools: AddressPools;
   state: ProxyState;
+  /** Per-identity budgets, tunnel ages and the SNI check's time bound. */
+  guards: TunnelGuards;
   /** Inspect mode: observes each HTTP exchange (plain and intercepted). Absent in forward/mtls. */
   capture?: CaptureHook | undefined;
   /** Inspect mode: the alternative hand-off to runTunnel for CONNECT. Absent in forward/mtls. */

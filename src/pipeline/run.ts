@@ -3,6 +3,7 @@ import { formatHostPort, type Destination } from '../model/destination.js';
 import { ProxyError, toProxyError } from '../model/errors.js';
 import { markFailed, type ProxyRecord } from '../model/record.js';
 import { admissionError } from './admission.js';
+import { budgetKey, type IdentityBudget } from './budgets.js';
 import type { ProxyContext } from './context.js';
 import type { Entry, Hop, Route } from './entry.js';
 import { decideRoute } from './route.js';
@@ -15,12 +16,15 @@ import { decideRoute } from './route.js';
  */
 export async function runPipeline<U>(ctx: ProxyContext, entry: Entry<U>): Promise<void> {
   const { record } = entry;
+  let slot: IdentityBudget | undefined;
   try {
     if (entry.admit) {
       const refused = admissionError(ctx);
       if (refused) throw refused;
     }
     record.identity = await entry.identify();
+    // Budgets are per identity, so they come after identify, and before any lookup or dial.
+    if (entry.admit && ctx.guards.budgets) slot = ctx.guards.budgets.admit(budgetKey(record), record.kind !== 'http');
     const dest = entry.target();
     const route = entry.decided ? entry.decided() : await decideRoute({ dest, identity: record.identity, method: entry.method }, ctx, record);
     const { upstream, hop } = await dialRoute(entry, route, record);
@@ -36,6 +40,7 @@ export async function runPipeline<U>(ctx: ProxyContext, entry: Entry<U>): Promis
     const e = markFailed(record, toProxyError(err, record.resolved), entry.capture);
     entry.reply(e);
   }
+  if (slot) ctx.guards.budgets!.release(slot);
   publishRecord(record);
 }
 

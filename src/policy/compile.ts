@@ -1,5 +1,5 @@
 import { compileGlob, compileHostPattern, PatternError, type HostPattern } from './patterns.js';
-import type { Enforcement, Verdict } from '../model/decision.js';
+import type { Enforcement, SniCheck, Verdict } from '../model/decision.js';
 
 export interface RuleSpec {
   id?: string | undefined;
@@ -10,6 +10,8 @@ export interface RuleSpec {
   enforcement?: Enforcement | undefined;
   inspect?: 'intercept' | 'passthrough' | undefined;
   alpn?: 'auto' | 'http1' | undefined;
+  sniCheck?: SniCheck | undefined;
+  requireTls?: boolean | undefined;
 }
 
 export interface PolicySpec {
@@ -32,6 +34,8 @@ export interface CompiledRule {
   enforcement: Enforcement;
   inspect: 'intercept' | 'passthrough' | undefined;
   alpn: 'auto' | 'http1' | undefined;
+  sniCheck: SniCheck | undefined;
+  requireTls: boolean | undefined;
   describe: string;
 }
 
@@ -91,6 +95,8 @@ export function compilePolicy(spec: PolicySpec, pathPrefix = 'policy.rules'): Co
       enforcement: rule.enforcement ?? spec.enforcement,
       inspect: rule.inspect,
       alpn: rule.alpn,
+      sniCheck: rule.sniCheck,
+      requireTls: rule.requireTls,
       describe: `${rule.action} ${rule.hosts.join(', ')}${where}${who}`,
     };
   });

@@ -28,6 +28,8 @@ function fromRule(rule: CompiledRule, facts: RequestFacts, phase: 'host' | 'ip',
   if (rule.action === 'deny') d.hint = `remove or narrow rule ${rule.id}, or add an allow rule before it`;
   if (rule.inspect) d.inspect = rule.inspect;
   if (rule.alpn) d.alpn = rule.alpn;
+  if (rule.sniCheck) d.sniCheck = rule.sniCheck;
+  if (rule.requireTls !== undefined) d.requireTls = rule.requireTls;
   if (address) d.address = address;
   return d;
 }

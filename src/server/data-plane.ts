@@ -15,6 +15,7 @@ import { newRecord } from '../model/record.js';
 import { clientAddress } from '../pipeline/admission.js';
 import { handleClientError } from '../pipeline/client-error.js';
 import { handleConnect } from '../pipeline/connect-entry.js';
+import { createGuards } from '../pipeline/guards.js';
 import type { ProxyContext } from '../pipeline/context.js';
 import { failRawExchange } from '../pipeline/fail.js';
 import { handleRequest } from '../pipeline/http-entry.js';
@@ -68,6 +69,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
     self: selfAddresses(() => inputs.ports),
     pools: new AddressPools({ connect: config.timeouts.connect, idle: config.timeouts.idle, keepAlive: 30_000 }),
     state: { draining: false, connections: 0, tunnels: new Set() },
+    guards: createGuards(config),
     capture: inputs.capture,
     intercept: interceptor,
   };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { attachMetrics, DECISION_LABELS, PHASE_LABELS, RECORD_KINDS } from '../../../src/control/metrics.js';
+import { attachMetrics, BUDGET_LABELS, DECISION_LABELS, PHASE_LABELS, RECORD_KINDS, SNI_MISMATCH_LABELS } from '../../../src/control/metrics.js';
 import { publishRecord } from '../../../src/model/channels.js';
 import { ERROR_CODES } from '../../../src/model/errors.js';
 import { newRecord, type ProxyRecord } from '../../../src/model/record.js';
@@ -31,6 +31,8 @@ describe('metric labels are closed sets', () => {
           const r = newRecord(instance, kind, '192.0.2.1:1234');
           r.target = 'secret-host.example:443';
           r.error = code;
+          r.sniMismatch = true;
+          r.sni = 'secret-sni.example';
           r.status = code ? 502 : 200;
           r.phases = { dnsMs: 1, connectMs: 2, tlsMs: 3, ttfbMs: 4 };
           r.decision = { verdict: 'deny', ruleId: 'team-a-secret-rule', phase: 'host', reason: 'x', enforcement: 'report' };
@@ -52,6 +54,8 @@ describe('metric labels are closed sets', () => {
         code: new Set(ERROR_CODES),
         direction: new Set(['up', 'down']),
         phase: new Set(PHASE_LABELS),
+        budget: new Set(Object.values(BUDGET_LABELS)),
+        action: new Set(SNI_MISMATCH_LABELS),
         // prom-client's own: histogram buckets, process and GC metrics.
         le: new Set(),
         kind_gc: new Set(),
@@ -70,6 +74,8 @@ describe('metric labels are closed sets', () => {
       assert.ok(labels.get('code')?.has('internal'), 'an errno from outside the table is counted as internal');
       assert.deepEqual([...(labels.get('code') ?? [])].sort(), [...ERROR_CODES].sort());
       assert.deepEqual([...(labels.get('phase') ?? [])].sort(), [...PHASE_LABELS].sort());
+      assert.deepEqual([...(labels.get('budget') ?? [])].sort(), ['age', 'concurrent', 'rate']);
+      assert.deepEqual([...(labels.get('action') ?? [])].sort(), [...SNI_MISMATCH_LABELS].sort());
       assert.ok(labels.get('status')?.has('0'), 'a status out of range is 0');
     } finally {
       metrics.detach();

@@ -44,6 +44,10 @@ const STATUS = {
   sni_mismatch: 421,
   leaf_failed: 500,
   internal: 500,
+  too_many_tunnels: 429,
+  rate_limited: 429,
+  tunnel_max_age: 429,
+  tls_required: 403,
 } as const satisfies Record<ErrorCode, number>;
 
 const ALL_CODES = Object.keys(STATUS) as ErrorCode[];
