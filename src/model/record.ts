@@ -24,6 +24,8 @@ export interface ProxyRecord {
   resolved: string | undefined;
   via: 'direct' | 'parent' | undefined;
   decision: Decision | undefined;
+  /** The policy and users version this was decided under (a short hash of their sources; see control/config-version.ts). */
+  configVersion: string | undefined;
   status: number | undefined;
   bytesUp: number;
   bytesDown: number;
@@ -61,6 +63,7 @@ export function newRecord(instance: string, kind: RecordKind, client: string): P
     resolved: undefined,
     via: undefined,
     decision: undefined,
+    configVersion: undefined,
     status: undefined,
     bytesUp: 0,
     bytesDown: 0,

@@ -2,7 +2,6 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Config } from '../config/schema.js';
-import { Htpasswd } from '../identity/htpasswd.js';
 import { createInterception, type InterceptionCA } from '../inspect/interception.js';
 import { createProxyServer, type ListenerSpec } from '../listeners/create-server.js';
 import { isHandshakeError, tlsFailureReason } from '../listeners/tls-errors.js';
@@ -15,11 +14,10 @@ import { newRecord } from '../model/record.js';
 import { clientAddress } from '../pipeline/admission.js';
 import { handleClientError } from '../pipeline/client-error.js';
 import { handleConnect } from '../pipeline/connect-entry.js';
-import type { ProxyContext } from '../pipeline/context.js';
+import type { LiveConfig, ProxyContext } from '../pipeline/context.js';
 import { failRawExchange } from '../pipeline/fail.js';
 import { handleRequest } from '../pipeline/http-entry.js';
 import { handleUpgrade } from '../pipeline/upgrade-entry.js';
-import { compilePolicy } from '../policy/compile.js';
 import { selfAddresses } from '../policy/self-addresses.js';
 import { startConnectionTracking, underlyingSocket } from '../quirks/node-quirks.js';
 import { AddressPools } from '../upstream/address-pools.js';
@@ -37,6 +35,8 @@ export interface DataPlaneInputs {
   ca: InterceptionCA | undefined;
   /** Every port of this proxy (the listener's is added once bound): a request to one of them is a loop. */
   ports: number[];
+  /** The policy and users, swapped by the control plane's reloads; read once per decision. */
+  live: LiveConfig;
 }
 
 /**
@@ -61,8 +61,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
   const ctx: ProxyContext = {
     instance,
     config,
-    policy: compilePolicy(config.policy),
-    htpasswd: config.auth.htpasswd ? Htpasswd.load(config.auth.htpasswd) : undefined,
+    live: inputs.live,
     parent: config.upstreamProxy ? parseParentProxy(config.upstreamProxy.url) : undefined,
     noProxy: parseNoProxy(config.upstreamProxy?.noProxy ?? []),
     self: selfAddresses(() => inputs.ports),
