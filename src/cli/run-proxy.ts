@@ -57,6 +57,6 @@ export async function runProxy(mode: Mode, flags: ProxyFlags): Promise<void> {
     exit: (code) => (code === 1 ? process.exit(1) : exitAfterFlush(code)),
     who: 'egresskit',
     // The outcome is logged (config_reloaded, config_reload_failed, needs_restart).
-    reload: () => void handle.reload(),
+    reload: () => void handle.reload(undefined, 'signal'),
   });
 }

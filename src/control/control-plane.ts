@@ -16,7 +16,7 @@ import { attachMetrics } from './metrics.js';
 import type { InspectRuntime } from './inspect-control.js';
 import type { LiveConfig } from '../pipeline/context.js';
 import { buildVersion, LiveVersion } from './config-version.js';
-import { createReloader, type ConfigSource, type ReloadOutcome } from './reload.js';
+import { createReloader, type ConfigSource, type ReloadOutcome, type ReloadTrigger } from './reload.js';
 import { reloadMetrics } from './reload-metrics.js';
 
 /**
@@ -32,7 +32,7 @@ export interface ControlPlane {
   /** The policy and users version the data plane decides under; reloads swap it. */
   live: LiveConfig;
   /** Reads the files again (or takes `config`) and swaps in the new version if it is valid. */
-  reload(config?: Config): ReloadOutcome;
+  reload(config?: Config, trigger?: ReloadTrigger): ReloadOutcome;
   /** This instance's records, subscribed here (the data plane only publishes). */
   records: RecordBuffer;
   /** Inspect: the flows captured so far, oldest first; undefined in the other modes. */
@@ -92,7 +92,7 @@ export async function createControlPlane(config: Config, instance: string, optio
   };
   return {
     live,
-    reload: (given) => reloader.reload('api', given),
+    reload: (given, trigger = 'api') => reloader.reload(trigger, given),
     capture: inspect?.capture,
     ca: inspect?.ca,
     records,

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { parseHostPort } from '../config/host-port.js';
 import type { Config } from '../config/schema.js';
 import { createControlPlane, type ControlOptions } from '../control/control-plane.js';
-import type { ReloadOutcome } from '../control/reload.js';
+import type { ReloadOutcome, ReloadTrigger } from '../control/reload.js';
 import type { Flow } from '../flows/flow.js';
 import type { ProxyRecord } from '../model/record.js';
 import { publishLifecycle } from '../model/channels.js';
@@ -53,7 +53,7 @@ export interface ProxyHandle {
    * the new policy and users if they are valid; with `config`, uses that instead of the files.
    * Decisions already under way finish under the version they started with.
    */
-  reload(config?: Config): ReloadOutcome;
+  reload(config?: Config, trigger?: ReloadTrigger): ReloadOutcome;
   /** The running policy and users version (records carry it as configVersion). */
   configVersion(): string;
   /** Stop accepting, fail readiness, wait for live tunnels up to drainMs, then close. */
@@ -100,7 +100,7 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
     ui: hostPort(side.ui),
     url: `${dataPlane.scheme}://${formatHostPort(urlHost, bound.port)}`,
     ready: () => dataPlane.ready(),
-    reload: (given) => control.reload(given),
+    reload: (given, trigger) => control.reload(given, trigger),
     configVersion: () => control.live.current.id,
     records: () => control.records.list(),
     recordStream: (options) => control.records.stream(options?.replay !== false),
