@@ -32,7 +32,7 @@ export interface ControlPlane {
   /** The policy and users version the data plane decides under; reloads swap it. */
   live: LiveConfig;
   /** Reads the files again (or takes `config`) and swaps in the new version if it is valid. */
-  reload(config?: Config, trigger?: ReloadTrigger): ReloadOutcome;
+  reload(config?: () => Config, trigger?: ReloadTrigger): ReloadOutcome;
   /** This instance's records, subscribed here (the data plane only publishes). */
   records: RecordBuffer;
   /** Inspect: the flows captured so far, oldest first; undefined in the other modes. */

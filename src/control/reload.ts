@@ -26,7 +26,8 @@ export type ReloadOutcome =
 const SHOWN = new Set(['mode', 'listen', 'admin']);
 
 export interface Reloader {
-  reload(trigger: ReloadTrigger, given?: Config): ReloadOutcome;
+  /** `given` (a library caller's new config) instead of the source's files; its errors are reported like a file's. */
+  reload(trigger: ReloadTrigger, given?: () => Config): ReloadOutcome;
   /** Starts watching the source's files (and the htpasswd file); returns the stop function. */
   watch(): () => void;
 }
@@ -44,11 +45,11 @@ export function createReloader(opts: { instance: string; running: Config; live: 
   const publish = (event: 'config_reloaded' | 'config_reload_failed' | 'needs_restart', detail: Record<string, unknown>) =>
     publishLifecycle({ instance, event, detail });
 
-  const reload = (trigger: ReloadTrigger, given?: Config): ReloadOutcome => {
+  const reload = (trigger: ReloadTrigger, given?: () => Config): ReloadOutcome => {
     let next: Config;
     let version;
     try {
-      next = given ?? source?.load() ?? running;
+      next = given ? given() : (source?.load() ?? running);
       seen = next;
       version = buildVersion(next);
     } catch (caught) {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { parseHostPort } from '../config/host-port.js';
-import type { Config } from '../config/schema.js';
+import { parseConfig } from '../config/load.js';
+import type { Config, ConfigInput } from '../config/schema.js';
 import { createControlPlane, type ControlOptions } from '../control/control-plane.js';
 import type { ReloadOutcome, ReloadTrigger } from '../control/reload.js';
 import type { Flow } from '../flows/flow.js';
@@ -53,7 +54,7 @@ export interface ProxyHandle {
    * the new policy and users if they are valid; with `config`, uses that instead of the files.
    * Decisions already under way finish under the version they started with.
    */
-  reload(config?: Config, trigger?: ReloadTrigger): ReloadOutcome;
+  reload(config?: ConfigInput, trigger?: ReloadTrigger): ReloadOutcome;
   /** The running policy and users version (records carry it as configVersion). */
   configVersion(): string;
   /** Stop accepting, fail readiness, wait for live tunnels up to drainMs, then close. */
@@ -100,7 +101,7 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
     ui: hostPort(side.ui),
     url: `${dataPlane.scheme}://${formatHostPort(urlHost, bound.port)}`,
     ready: () => dataPlane.ready(),
-    reload: (given, trigger) => control.reload(given, trigger),
+    reload: (given, trigger) => control.reload(given === undefined ? undefined : () => parseConfig(given, 'reload() config'), trigger),
     configVersion: () => control.live.current.id,
     records: () => control.records.list(),
     recordStream: (options) => control.records.stream(options?.replay !== false),

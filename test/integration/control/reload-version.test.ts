@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import bcrypt from 'bcryptjs';
+import { startProxy, type ConfigInput, type ProxyHandle } from '../../../src/index.js';
+import { startHttpUpstream, type Upstream } from '../../helpers/upstream.js';
+
+function viaProxy(proxy: ProxyHandle, url: string, user?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = user ? { 'proxy-authorization': `Basic ${Buffer.from(user).toString('base64')}` } : {};
+    const req = request({ host: '127.0.0.1', port: proxy.address.port, path: url, headers, agent: false }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 300 && !check(); i++) await sleep(10);
+  assert.ok(check(), what);
+}
+
+describe('reload through the library: one version per decision', () => {
+  let upstream: Upstream;
+  let dir: string;
+  before(async () => {
+    upstream = await startHttpUpstream();
+    dir = mkdtempSync(join(tmpdir(), 'egk-version-'));
+  });
+  after(async () => {
+    await upstream?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const config = (users: string, who: string): ConfigInput => ({
+    listen: '127.0.0.1:0',
+    admin: 'off',
+    auth: { htpasswd: users },
+    policy: { allowPrivate: true, connectPorts: [upstream.port], rules: [{ id: `only-${who}`, action: 'allow', hosts: ['127.0.0.1'], identities: [who] }] },
+  });
+
+  it('a reload while a request is being identified does not reach it: identified and decided under the version it started with', async () => {
+    const users = join(dir, 'slow-users');
+    // A slow hash (~0.3-1 s of bcrypt) keeps the request in identify while the reload happens.
+    writeFileSync(users, `alice:${bcrypt.hashSync('pw-a', 13)}\n`);
+    const proxy = await startProxy(config(users, 'alice'));
+    try {
+      const v1 = proxy.configVersion();
+      const pending = viaProxy(proxy, `${upstream.origin}/echo`, 'alice:pw-a');
+      await sleep(100);
+      // The next version: bob instead of alice, in the users and in the rule.
+      writeFileSync(users, `bob:${bcrypt.hashSync('pw-b', 4)}\n`);
+      const outcome = proxy.reload(config(users, 'bob'));
+      assert.ok(outcome.ok && outcome.changed, 'the new version is in place');
+      // Alice's request was admitted under v1: allowed by v1's rule, not refused by v2's.
+      assert.equal(await pending, 200);
+      await until(() => proxy.records().length === 1, 'the record is published');
+      const [record] = proxy.records();
+      assert.equal(record!.configVersion, v1);
+      assert.equal(record!.decision?.ruleId, 'only-alice');
+      // And the next request is decided under v2.
+      assert.equal(await viaProxy(proxy, `${upstream.origin}/echo`, 'bob:pw-b'), 200);
+      assert.equal(await viaProxy(proxy, `${upstream.origin}/echo`, 'alice:pw-a'), 407);
+      await until(() => proxy.records().length === 3, 'three records');
+      assert.deepEqual(proxy.records().slice(1).map((r) => r.configVersion), [proxy.configVersion(), proxy.configVersion()]);
+    } finally {
+      await proxy.close(0);
+    }
+  });
+
+  it('reload() with an invalid config or users file reports it and keeps the running version', async () => {
+    const users = join(dir, 'users');
+    writeFileSync(users, `alice:${bcrypt.hashSync('pw-a', 4)}\n`);
+    const proxy = await startProxy(config(users, 'alice'));
+    try {
+      const v1 = proxy.configVersion();
+      const same = proxy.reload();
+      assert.deepEqual(same, { ok: true, version: v1, changed: false, needsRestart: [] });
+      const badRule = proxy.reload({ ...config(users, 'alice'), policy: { rules: [{ action: 'allow', hosts: ['exa mple.com'] }] } });
+      assert.equal(badRule.ok, false);
+      assert.match(badRule.ok ? '' : badRule.error, /policy\.rules\[0\]\.hosts\[0\]/);
+      writeFileSync(users, 'alice\n');
+      const badUsers = proxy.reload();
+      assert.deepEqual(badUsers.ok ? undefined : [badUsers.file, badUsers.line], [users, 1]);
+      assert.equal(proxy.configVersion(), v1);
+      assert.equal(await viaProxy(proxy, `${upstream.origin}/echo`, 'alice:pw-a'), 200, 'the last good users still answer');
+    } finally {
+      await proxy.close(0);
+    }
+  });
+});
