@@ -7,7 +7,7 @@ import { parsePath, type Locate } from './yaml-lines.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-  /** Where the (first) problem is, when it came from a file: a reload's log line names both. */
+  /** Where the (first, by line) problem is, when it came from a file: a reload's log line names both. */
   file: string | undefined;
   line: number | undefined;
 }
@@ -43,7 +43,7 @@ function issuesError(issues: z.core.$ZodIssue[], source: string, origin: ConfigO
   const lines = issues.map((issue) => {
     const unknown = issue.code === 'unrecognized_keys';
     const line = origin?.locate(unknown ? [...issue.path, issue.keys[0]!] : issue.path);
-    first ??= line;
+    if (line !== undefined && (first === undefined || line < first)) first = line;
     const at = line !== undefined ? `line ${line}: ` : '';
     if (unknown) {
       const where = issue.path.length ? `${formatPath(issue.path)}: ` : '';
