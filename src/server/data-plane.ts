@@ -48,6 +48,8 @@ export interface DataPlane {
   scheme: 'http' | 'https';
   listen(host: string, port: number): Promise<AddressInfo>;
   ready(): boolean;
+  /** mtls: reads the TLS files now (SIGHUP) instead of at the next tls.reloadInterval tick. */
+  checkTls(): void;
   /** Stops accepting, lets live tunnels and requests finish until the deadline, then cuts them; resolves with how many were cut. */
   drain(drainMs: number): Promise<number>;
   close(): Promise<void>;
@@ -88,7 +90,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
     handleClientError(ctx, err, socket);
   });
   let front: NetServer | undefined;
-  let stopWatching: (() => void) | undefined;
+  let tlsWatch: { stop(): void; check(): void } | undefined;
   let boundPort = 0;
   if (spec.kind === 'tls') {
     // The HTTPS server behind the TLS front is fed sockets and never listens: see the quirk.
@@ -110,7 +112,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
       record.errorDetail = tlsFailureReason(err, verify);
       publishRecord(record);
     });
-    stopWatching = watchTlsMaterial(
+    tlsWatch = watchTlsMaterial(
       files!,
       config.tls!.reloadInterval,
       material!.digest,
@@ -134,10 +136,11 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
       return bound;
     },
     ready: () => listener.listening && !ctx.state.draining,
+    checkTls: () => tlsWatch?.check(),
     async drain(drainMs) {
       ctx.state.draining = true;
       publishLifecycle({ instance, event: 'draining', detail: { tunnels: ctx.state.tunnels.size, drain_ms: drainMs } });
-      stopWatching?.();
+      tlsWatch?.stop();
       let serverClosed = false;
       closed = new Promise<void>((resolve) => (listener.listening ? listener.close(() => resolve()) : resolve()));
       void closed.then(() => (serverClosed = true));
@@ -160,7 +163,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
     },
     async close() {
       ctx.state.draining = true;
-      stopWatching?.();
+      tlsWatch?.stop();
       if (listener.listening) listener.close();
       interceptor?.close();
       await ctx.pools.close();

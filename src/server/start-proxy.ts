@@ -50,7 +50,7 @@ export interface ProxyHandle {
   /** Inspect mode (and mtls with inspect): the flows captured so far, oldest first. Throws in other modes. */
   flows(): Flow[];
   /**
-   * Reads the config and htpasswd files again (what SIGHUP and the file watch do) and swaps in
+   * Reads the config and htpasswd files (and mtls's TLS files) again, as SIGHUP does, and swaps in
    * the new policy and users if they are valid; with `config`, uses that instead of the files.
    * Decisions already under way finish under the version they started with.
    */
@@ -101,7 +101,11 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
     ui: hostPort(side.ui),
     url: `${dataPlane.scheme}://${formatHostPort(urlHost, bound.port)}`,
     ready: () => dataPlane.ready(),
-    reload: (given, trigger) => control.reload(given === undefined ? undefined : () => parseConfig(given, 'reload() config'), trigger),
+    reload: (given, trigger) => {
+      // The mtls listener's certificate, key, client CA and CRL are re-read too (they apply to new handshakes).
+      dataPlane.checkTls();
+      return control.reload(given === undefined ? undefined : () => parseConfig(given, 'reload() config'), trigger);
+    },
     configVersion: () => control.live.current.id,
     records: () => control.records.list(),
     recordStream: (options) => control.records.stream(options?.replay !== false),

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import bcrypt from 'bcryptjs';
-import { startCli, type CliProxy, type LogLine } from '../helpers/cli.js';
+import { copyFileSync } from 'node:fs';
+import { runCli, startCli, type CliProxy, type LogLine } from '../helpers/cli.js';
 import { startHttpUpstream, type Upstream } from '../helpers/upstream.js';
 
 /** An absolute-URI GET through the proxy: each one is its own decision. */
@@ -213,5 +214,27 @@ describe('reload: policy, htpasswd and config files, watched and on SIGHUP', () 
     assert.equal(restart.level, 'warn');
     await proxy.waitForLog(reloaded(v1));
     assert.equal(await get(proxy, `${b.origin}/echo`), 200, 'still listening on the old port, under the new policy');
+  });
+
+  it('mtls: SIGHUP also re-reads the listener certificate, key and client CA at once (not at the next tls.reloadInterval)', async () => {
+    const sets = [join(dir, 'pki-1'), join(dir, 'pki-2')];
+    for (const out of sets) assert.equal((await runCli(['certs', 'mtls', '--out', out])).code, 0);
+    const live = join(dir, 'tls-live');
+    mkdirSync(live);
+    const install = (from: string) => {
+      for (const [src, dst] of [['server.crt', 'tls.crt'], ['server.key', 'tls.key'], ['ca.crt', 'ca.crt']] as const) {
+        copyFileSync(join(from, src), join(live, `${dst}.tmp`));
+        renameSync(join(live, `${dst}.tmp`), join(live, dst));
+      }
+    };
+    install(sets[0]!);
+    const file = join(dir, 'mtls.yaml');
+    writeFileSync(file, `listen: 127.0.0.1:0\nadmin: 'off'\ntls:\n  dir: ${live}\n  reloadInterval: 1h\n`);
+    const proxy = await start(['mtls', '--config', file]);
+    install(sets[1]!);
+    proxy.child.kill('SIGHUP');
+    const line = await proxy.waitForLog((l) => l.event === 'reloaded', 5000);
+    assert.ok(Array.isArray(line.files));
+    await proxy.waitForLog((l) => l.event === 'config_reloaded' && l.trigger === 'signal');
   });
 });
