@@ -6,8 +6,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import bcrypt from 'bcryptjs';
+import { readFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { connect as tlsConnect } from 'node:tls';
 import { startProxy, type ConfigInput, type ProxyHandle } from '../../../src/index.js';
-import { startHttpUpstream, type Upstream } from '../../helpers/upstream.js';
+import { makeTestPki } from '../../helpers/pki.js';
+import { openSocket, readUntil } from '../../helpers/raw.js';
+import { startHttpsUpstream, startHttpUpstream, type Upstream } from '../../helpers/upstream.js';
 
 function viaProxy(proxy: ProxyHandle, url: string, user?: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -92,6 +97,46 @@ describe('reload through the library: one version per decision', () => {
       assert.equal(await viaProxy(proxy, `${upstream.origin}/echo`, 'alice:pw-a'), 200, 'the last good users still answer');
     } finally {
       await proxy.close(0);
+    }
+  });
+
+  it('inspect: an exchange in a tunnel opened before a reload carries the tunnel\'s version (it was decided then)', async () => {
+    const pki = await makeTestPki();
+    const https = await startHttpsUpstream(pki.serverCert, pki.serverKey);
+    const caDir = join(dir, 'inspect-ca');
+    const inspectConfig = (extra: Array<{ id: string; action: 'allow'; hosts: string[] }>): ConfigInput => ({
+      mode: 'inspect',
+      listen: '127.0.0.1:0',
+      admin: 'off',
+      inspect: { ui: 'off', caDir, upstreamCa: [pki.caFile] },
+      policy: { allowPrivate: true, connectPorts: [https.port], rules: [{ id: 'local', action: 'allow', hosts: ['localhost', '127.0.0.1'] }, ...extra] },
+    });
+    const proxy = await startProxy(inspectConfig([]));
+    try {
+      const v1 = proxy.configVersion();
+      // One CONNECT tunnel, intercepted, carrying two requests: one before the reload, one after.
+      const raw = await openSocket(proxy.address.port);
+      raw.write(`CONNECT localhost:${https.port} HTTP/1.1\r\nHost: localhost:${https.port}\r\n\r\n`);
+      assert.match(await readUntil(raw, '\r\n\r\n'), /^HTTP\/1\.1 200/);
+      const tunnel = tlsConnect({ socket: raw, servername: 'localhost', ca: await readFile(join(caDir, 'ca.crt'), 'utf8'), ALPNProtocols: ['http/1.1'] });
+      await once(tunnel, 'secureConnect');
+      const ask = async (extra: string) => {
+        tunnel.write(`GET /status/204 HTTP/1.1\r\nHost: localhost:${https.port}\r\n${extra}\r\n`);
+        return readUntil(tunnel, '\r\n\r\n');
+      };
+      assert.match(await ask(''), /^HTTP\/1\.1 204/);
+      const outcome = proxy.reload(inspectConfig([{ id: 'other', action: 'allow', hosts: ['example.com'] }]));
+      assert.ok(outcome.ok && outcome.changed);
+      assert.match(await ask('Connection: close\r\n'), /^HTTP\/1\.1 204/);
+      tunnel.end();
+      await until(() => proxy.records().some((r) => r.kind === 'connect'), 'the tunnel record');
+      const exchanges = proxy.records().filter((r) => r.kind === 'http');
+      assert.equal(exchanges.length, 2);
+      assert.deepEqual(exchanges.map((r) => r.configVersion), [v1, v1]);
+      assert.notEqual(proxy.configVersion(), v1);
+    } finally {
+      await proxy.close(0);
+      await https.close();
     }
   });
 });
