@@ -59,7 +59,8 @@ export function createReloader(opts: { instance: string; running: Config; live: 
       const file = located?.file ?? source?.files[0];
       const line = located?.line;
       // One line however many problems: the JSON log line is the unit operators grep and alert on.
-      const reason = err.message.split('\n').map((s) => s.trim()).filter(Boolean).join('; ');
+      const [head = '', ...rest] = err.message.split('\n').map((s) => s.trim()).filter(Boolean);
+      const reason = rest.length ? `${head} ${rest.join('; ')}` : head;
       metrics.failed();
       publish('config_reload_failed', { trigger, file: file ?? null, line: line ?? null, reason, config_version: live.current.id, kept: 'the running policy and users stay until the file is fixed' });
       return { ok: false, error: reason, file, line };
