@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseConfig, type ConfigOrigin } from '../config/load.js';
+import { ConfigError, parseConfig, type ConfigOrigin } from '../config/load.js';
 import type { Config, Mode } from '../config/schema.js';
 import { yamlLocator } from '../config/yaml-lines.js';
 import type { ConfigSource } from '../control/reload.js';
@@ -27,11 +27,31 @@ function origin(file: string, denyFlags: number): ConfigOrigin | undefined {
   };
 }
 
+/**
+ * An empty config file is a valid config (every default, no rules: everything allowed), and it is
+ * also what a file being written looks like for a moment. At start it is taken as written; a
+ * running proxy refuses it rather than turn an allow-list into "allow everything".
+ */
+function refuseEmpty(file: string): void {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return; // Reported by the read that follows, with its reason.
+  }
+  if (/^\s*$/.test(text.replace(/^\s*#.*$/gm, ''))) {
+    const err = new ConfigError(`${file} is empty; the running configuration stays (to run with every default, restart with it)`);
+    err.file = file;
+    throw err;
+  }
+}
+
 /** The config file with the flags over it, validated: read at start, and again by each reload. */
 export function configSource(mode: Mode, flags: ProxyFlags): ConfigSource {
   return {
     files: flags.config ? [flags.config] : [],
-    load(): Config {
+    load(reloading = false): Config {
+      if (reloading && flags.config) refuseEmpty(flags.config);
       const raw = rawConfigFromFlags(mode, flags);
       const at = flags.config ? origin(flags.config, flags.deny?.length ?? 0) : undefined;
       return parseConfig(raw, flags.config ?? 'command-line flags', at);

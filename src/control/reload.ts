@@ -12,8 +12,11 @@ import { restartFields } from './restart-fields.js';
 export interface ConfigSource {
   /** The files whose change means a reload (the config file, if any); the htpasswd file is added from the config. */
   files: string[];
-  /** Reads and validates the configuration again (the file with the command-line flags over it). Throws ConfigError. */
-  load(): Config;
+  /**
+   * Reads and validates the configuration again (the file with the command-line flags over it).
+   * Throws ConfigError. `reloading` is set for every read after the first.
+   */
+  load(reloading?: boolean): Config;
 }
 
 export type ReloadTrigger = 'watch' | 'signal' | 'api';
@@ -49,7 +52,7 @@ export function createReloader(opts: { instance: string; running: Config; live: 
     let next: Config;
     let version;
     try {
-      next = given ? given() : (source?.load() ?? running);
+      next = given ? given() : (source?.load(true) ?? running);
       seen = next;
       version = buildVersion(next);
     } catch (caught) {

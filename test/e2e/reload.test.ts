@@ -133,6 +133,17 @@ describe('reload: policy, htpasswd and config files, watched and on SIGHUP', () 
     assert.equal(proxy.logs.filter((l) => l.event === 'config_reload_failed').length, 1, 'one line per bad version');
   });
 
+  it('an emptied config file (what a file being written looks like) is refused while running, not read as "allow everything"', async () => {
+    const file = join(dir, 'emptied.yaml');
+    writeFileSync(file, configYaml(a, b, [a.port]));
+    const proxy = await start(['forward', '--config', file]);
+    replaceFile(file, '# nothing yet\n');
+    const failed = await proxy.waitForLog((l) => l.event === 'config_reload_failed');
+    assert.equal(failed.file, file);
+    assert.match(String(failed.reason), /is empty/);
+    assert.equal(await get(proxy, `${b.origin}/echo`), 403, 'the allow-list still decides');
+  });
+
   it('a ConfigMap-style symlink swap (..data renamed over) is seen, twice, well before the fallback poll', async () => {
     const mount = join(dir, 'configmap');
     mkdirSync(mount);
