@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { request, Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,7 +67,7 @@ describe('reload: policy, htpasswd and config files, watched and on SIGHUP', () 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('a policy edited during traffic: no request fails, and the next request after the reload line sees the new rule', async () => {
+  it('a policy replaced during traffic: no request fails, and the next request after the reload line sees the new rule', async () => {
     const file = join(dir, 'traffic.yaml');
     writeFileSync(file, configYaml(a, b, [a.port]));
     const proxy = await start(['forward', '--config', file]);
@@ -82,16 +81,7 @@ describe('reload: policy, htpasswd and config files, watched and on SIGHUP', () 
     };
     const loops = Promise.all([loop(), loop(), loop()]);
     await sleep(300);
-    // Written in two pieces, as an editor that truncates and writes (or a slow `cp`) does: the
-    // first piece alone is a valid policy without the rule for a. The reload must not read it.
-    const next = configYaml(a, b, [b.port, a.port]);
-    const cut = next.indexOf(`    - id: to-${a.port}`);
-    const fh = await open(file, 'w');
-    await fh.write(next.slice(0, cut));
-    await fh.sync();
-    await sleep(60);
-    await fh.write(next.slice(cut));
-    await fh.close();
+    replaceFile(file, configYaml(a, b, [b.port, a.port]));
     const line = await proxy.waitForLog(reloaded(first), 10_000);
     assert.equal(await get(proxy, `${b.origin}/echo`), 200, 'the request right after the reload line sees the new rule');
     await sleep(200);
@@ -102,7 +92,6 @@ describe('reload: policy, htpasswd and config files, watched and on SIGHUP', () 
     assert.deepEqual(statuses.filter((s) => s !== 200), [], 'every request of the loop was answered 200');
     assert.deepEqual(line.rules_added, [`to-${b.port}`]);
     assert.equal(line.trigger, 'watch');
-    // Exactly one reload: the half-written file was never applied.
     assert.equal(proxy.logs.filter((l) => l.event === 'config_reloaded' || l.event === 'config_reload_failed').length, 1);
     const versions = new Set(proxy.logs.filter((l) => l.event === 'http').map((l) => l.config_version));
     assert.deepEqual([...versions].sort(), [first, line.config_version].sort(), 'every record names the version it was decided under');
@@ -171,20 +160,26 @@ describe('reload: policy, htpasswd and config files, watched and on SIGHUP', () 
     assert.equal(await get(proxy, `${a.origin}/echo`), 403, 'the second swap is seen too');
   });
 
-  it('SIGHUP reloads at once, and with nothing changed says so', async () => {
-    const file = join(dir, 'hup.yaml');
-    writeFileSync(file, configYaml(a, b, [a.port]));
-    const proxy = await start(['forward', '--config', file]);
+  it('SIGHUP reloads at once, even a change no watch reports, and with nothing changed says so', async () => {
+    // The file sits under a symlinked directory (hup/current -> real-1). Swapping that link
+    // happens in hup/, which is not watched: only the 10 s re-read would see it, SIGHUP at once.
+    const root = join(dir, 'hup');
+    for (const [name, ports] of [['real-1', [a.port]], ['real-2', [a.port, b.port]]] as const) {
+      mkdirSync(join(root, name), { recursive: true });
+      writeFileSync(join(root, name, 'egresskit.yaml'), configYaml(a, b, [...ports]));
+    }
+    symlinkSync('real-1', join(root, 'current'));
+    const proxy = await start(['forward', '--config', join(root, 'current', 'egresskit.yaml')]);
     const v1 = String((await proxy.waitForLog((l) => l.event === 'listening')).config_version);
     proxy.child.kill('SIGHUP');
     const same = await proxy.waitForLog((l) => l.event === 'config_reloaded');
     assert.equal(same.trigger, 'signal');
     assert.equal(same.unchanged, true);
     assert.equal(same.config_version, v1);
-    // Sent before the watch's quiet time is over: the signal's reload is the one that applies it.
-    replaceFile(file, configYaml(a, b, [a.port, b.port]));
+    symlinkSync('real-2', join(root, 'current.tmp'));
+    renameSync(join(root, 'current.tmp'), join(root, 'current'));
     proxy.child.kill('SIGHUP');
-    const line = await proxy.waitForLog(reloaded(v1));
+    const line = await proxy.waitForLog(reloaded(v1), 5000);
     assert.equal(line.trigger, 'signal');
     assert.equal(await get(proxy, `${b.origin}/echo`), 200);
     assert.equal(proxy.child.exitCode, null, 'the proxy is still running');

@@ -53,27 +53,42 @@ describe('reload through the library: one version per decision', () => {
   it('a reload while a request is being identified does not reach it: identified and decided under the version it started with', async () => {
     const users = join(dir, 'slow-users');
     // A slow hash (~0.3-1 s of bcrypt) keeps the request in identify while the reload happens.
-    writeFileSync(users, `alice:${bcrypt.hashSync('pw-a', 13)}\n`);
+    const alice = `alice:${bcrypt.hashSync('pw-a', 13)}\n`;
+    const bob = `bob:${bcrypt.hashSync('pw-b', 4)}\n`;
+    writeFileSync(users, alice);
     const proxy = await startProxy(config(users, 'alice'));
     try {
       const v1 = proxy.configVersion();
-      const pending = viaProxy(proxy, `${upstream.origin}/echo`, 'alice:pw-a');
-      await sleep(100);
-      // The next version: bob instead of alice, in the users and in the rule.
-      writeFileSync(users, `bob:${bcrypt.hashSync('pw-b', 4)}\n`);
-      const outcome = proxy.reload(config(users, 'bob'));
-      assert.ok(outcome.ok && outcome.changed, 'the new version is in place');
-      // Alice's request was admitted under v1: allowed by v1's rule, not refused by v2's.
-      assert.equal(await pending, 200);
-      await until(() => proxy.records().length === 1, 'the record is published');
-      const [record] = proxy.records();
-      assert.equal(record!.configVersion, v1);
-      assert.equal(record!.decision?.ruleId, 'only-alice');
-      // And the next request is decided under v2.
+      let v2 = '';
+      // On a very busy machine the request may reach the proxy only after the reload: that try
+      // did not test anything (alice is then unknown: 407 under v2), so it is tried again.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        writeFileSync(users, alice);
+        assert.equal(proxy.reload(config(users, 'alice')).ok, true);
+        const before = proxy.records().length;
+        const pending = viaProxy(proxy, `${upstream.origin}/echo`, 'alice:pw-a');
+        await sleep(100);
+        // The next version: bob instead of alice, in the users and in the rule.
+        writeFileSync(users, bob);
+        const outcome = proxy.reload(config(users, 'bob'));
+        assert.ok(outcome.ok && outcome.changed, 'the new version is in place');
+        v2 = outcome.version;
+        const status = await pending;
+        await until(() => proxy.records().length === before + 1, 'the record is published');
+        const record = proxy.records().at(-1)!;
+        if (status === 407 && record.configVersion === v2) continue;
+        // Alice's request was admitted under v1: allowed by v1's rule, not refused by v2's.
+        assert.equal(status, 200);
+        assert.equal(record.configVersion, v1);
+        assert.equal(record.decision?.ruleId, 'only-alice');
+        break;
+      }
+      assert.equal(proxy.records().at(-1)!.configVersion, v1, 'the reload happened while a request was being identified');
+      // And the next requests are decided under v2.
       assert.equal(await viaProxy(proxy, `${upstream.origin}/echo`, 'bob:pw-b'), 200);
       assert.equal(await viaProxy(proxy, `${upstream.origin}/echo`, 'alice:pw-a'), 407);
-      await until(() => proxy.records().length === 3, 'three records');
-      assert.deepEqual(proxy.records().slice(1).map((r) => r.configVersion), [proxy.configVersion(), proxy.configVersion()]);
+      await until(() => proxy.records().filter((r) => r.configVersion === v2).length >= 2, 'two records under v2');
+      assert.equal(proxy.configVersion(), v2);
     } finally {
       await proxy.close(0);
     }
