@@ -13,6 +13,7 @@ import { startProxy as startWithConfig, type ProxyHandle, type StartOptions } fr
 
 export type { Config, ConfigInput, Mode } from './config/schema.js';
 export type { ProxyHandle, StartOptions } from './server/start-proxy.js';
+export type { ConfigSource, ReloadOutcome, ReloadTrigger } from './control/reload.js';
 export type { ProxyRecord } from './model/record.js';
 export type { Decision } from './model/decision.js';
 export type { Flow } from './flows/flow.js';

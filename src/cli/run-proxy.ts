@@ -1,19 +1,24 @@
 import { pino } from 'pino';
-import { ConfigError, parseConfig } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
 import type { Mode } from '../config/schema.js';
 import { startProxy } from '../server/start-proxy.js';
 import { HtpasswdError } from '../identity/htpasswd.js';
 import { InspectSetupError } from '../model/setup-error.js';
 import { TlsMaterialError } from '../listeners/tls-material.js';
-import { rawConfigFromFlags, type ProxyFlags } from './proxy-flags.js';
+import { configSource } from './config-source.js';
+import type { ProxyFlags } from './proxy-flags.js';
 import { stopOnSignals } from './stop-on-signals.js';
 import { UsageError } from './usage-error.js';
 
-/** Validates config, starts the proxy, and turns SIGTERM/SIGINT into a graceful drain. */
+/**
+ * Validates config, starts the proxy (which watches the config and htpasswd files), turns
+ * SIGTERM/SIGINT into a graceful drain and SIGHUP into a reload.
+ */
 export async function runProxy(mode: Mode, flags: ProxyFlags): Promise<void> {
+  const source = configSource(mode, flags);
   let config;
   try {
-    config = parseConfig(rawConfigFromFlags(mode, flags), flags.config ?? 'command-line flags');
+    config = source.load();
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
@@ -26,7 +31,7 @@ export async function runProxy(mode: Mode, flags: ProxyFlags): Promise<void> {
   let handle;
   try {
     // records() is for library callers; a long-running proxy keeps none (the log has them).
-    handle = await startProxy(config, { logStream, keepRecords: 0 });
+    handle = await startProxy(config, { logStream, keepRecords: 0, configSource: source });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
     if (err instanceof HtpasswdError || err instanceof TlsMaterialError || err instanceof InspectSetupError) throw new UsageError(err.message);
@@ -47,5 +52,11 @@ export async function runProxy(mode: Mode, flags: ProxyFlags): Promise<void> {
     });
   };
   // A failed close exits 1 at once, as before: nothing is left to flush.
-  stopOnSignals({ close: () => handle.close(), exit: (code) => (code === 1 ? process.exit(1) : exitAfterFlush(code)), who: 'egresskit' });
+  stopOnSignals({
+    close: () => handle.close(),
+    exit: (code) => (code === 1 ? process.exit(1) : exitAfterFlush(code)),
+    who: 'egresskit',
+    // The outcome is logged (config_reloaded, config_reload_failed, needs_restart).
+    reload: () => void handle.reload(undefined, 'signal'),
+  });
 }

@@ -1,6 +1,7 @@
 /**
  * SIGTERM/SIGINT for a running proxy (or the dev stack): the first drains and exits 0 (1 when
  * closing fails), a second means "now" and exits at once with 130/143, as shells expect.
+ * SIGHUP reloads, as for nginx, squid and haproxy; without a handler Node would exit on it.
  */
 export function stopOnSignals(opts: {
   close(): Promise<void>;
@@ -8,6 +9,8 @@ export function stopOnSignals(opts: {
   /** Named in the error line ("egresskit", "egresskit dev"). */
   who: string;
   onFirst?(signal: NodeJS.Signals): void;
+  /** SIGHUP: read the config and htpasswd files again. */
+  reload?(): void;
 }): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -27,4 +30,6 @@ export function stopOnSignals(opts: {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  const reload = opts.reload;
+  if (reload) process.on('SIGHUP', () => void (stopping || reload()));
 }

@@ -14,6 +14,10 @@ import { attachRecordBuffer, DEFAULT_KEEP_RECORDS, type RecordBuffer } from './r
 import { attachLog, createLogger } from './log.js';
 import { attachMetrics } from './metrics.js';
 import type { InspectRuntime } from './inspect-control.js';
+import type { LiveConfig } from '../pipeline/context.js';
+import { buildVersion, LiveVersion } from './config-version.js';
+import { createReloader, type ConfigSource, type ReloadOutcome, type ReloadTrigger } from './reload.js';
+import { reloadMetrics } from './reload-metrics.js';
 
 /**
  * The part that watches and steers: the log sink and metrics (subscribed to the data plane's
@@ -25,6 +29,10 @@ export interface ControlPlane {
   capture: CaptureHook | undefined;
   /** Inspect: the CA the data plane intercepts with. */
   ca: InterceptionCA | undefined;
+  /** The policy and users version the data plane decides under; reloads swap it. */
+  live: LiveConfig;
+  /** Reads the files again (or takes `config`) and swaps in the new version if it is valid. */
+  reload(config?: () => Config, trigger?: ReloadTrigger): ReloadOutcome;
   /** This instance's records, subscribed here (the data plane only publishes). */
   records: RecordBuffer;
   /** Inspect: the flows captured so far, oldest first; undefined in the other modes. */
@@ -48,6 +56,12 @@ export interface ControlOptions {
    * does). `recordStream()` works either way.
    */
   keepRecords?: number;
+  /**
+   * Where the configuration came from (the CLI passes its config file and flags): its files and
+   * the htpasswd file are watched and reloaded on change, and reload() reads them again. Without
+   * it nothing is watched; reload() re-reads the htpasswd file, or takes a config.
+   */
+  configSource?: ConfigSource;
 }
 
 function closeServer(server: HttpServer | undefined): Promise<void> {
@@ -58,6 +72,8 @@ function closeServer(server: HttpServer | undefined): Promise<void> {
 }
 
 export async function createControlPlane(config: Config, instance: string, options: ControlOptions): Promise<ControlPlane> {
+  // First: a bad htpasswd file fails the start before anything is bound or subscribed.
+  const live = new LiveVersion(buildVersion(config));
   // Loaded on demand so forward and mtls never load the X.509 library behind the CA.
   const inspect: InspectRuntime | undefined = interceptsTls(config)
     ? await (await import('./inspect-control.js')).prepareInspect(config, instance)
@@ -65,6 +81,8 @@ export async function createControlPlane(config: Config, instance: string, optio
   const detachLog = options.logStream ? attachLog(instance, await createLogger(config.log.format, config.log.level, options.logStream)) : undefined;
   const metrics = attachMetrics(instance, config.mode);
   const records = attachRecordBuffer(instance, options.keepRecords ?? DEFAULT_KEEP_RECORDS);
+  const reloader = createReloader({ instance, running: config, live, metrics: reloadMetrics(metrics.registry, live.current.id), source: options.configSource });
+  let stopWatching: (() => void) | undefined;
   const adminAt = config.admin === 'off' ? undefined : parseHostPort(config.admin)!;
   let admin: HttpServer | undefined;
   const detach = () => {
@@ -73,6 +91,8 @@ export async function createControlPlane(config: Config, instance: string, optio
     records.end();
   };
   return {
+    live,
+    reload: (given, trigger = 'api') => reloader.reload(trigger, given),
     capture: inspect?.capture,
     ca: inspect?.ca,
     records,
@@ -84,7 +104,8 @@ export async function createControlPlane(config: Config, instance: string, optio
       let uiBound: AddressInfo | undefined;
       if (adminAt) {
         // The self-loop guard sees the bound ports, as the data plane's does.
-        const explain = explainHandler(explainSetup(config, () => ports), inspect?.uiToken);
+        const base = explainSetup(config, () => ports);
+        const explain = explainHandler(() => ({ ...base, policy: live.current.policy }), inspect?.uiToken);
         admin = createAdminServer({ ready, explain }, metrics.registry);
         adminBound = await listen(admin, adminAt.host, adminAt.port);
         ports.push(adminBound.port);
@@ -94,9 +115,12 @@ export async function createControlPlane(config: Config, instance: string, optio
         // The UI's API must never be reachable through the proxy port (self-address check).
         ports.push(uiBound.port);
       }
+      // Watched from here on, so a change is logged after the "listening" line.
+      if (options.configSource) stopWatching = reloader.watch();
       return { admin: adminBound, ui: uiBound };
     },
     async close() {
+      stopWatching?.();
       await closeServer(admin);
       await closeServer(inspect?.ui?.server);
       // Last: flows finished (or cut) during the drain are written too.

@@ -55,14 +55,17 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   res.end(body);
 }
 
-/** GET /explain?target=HOST:PORT[&target=...][&identity=ID | &user=NAME][&resolve=1] */
-export function explainHandler(setup: ExplainSetup, token: string | undefined) {
+/**
+ * GET /explain?target=HOST:PORT[&target=...][&identity=ID | &user=NAME][&resolve=1]
+ * `setup` may be a function: a running proxy's policy is the version live now (it reloads).
+ */
+export function explainHandler(setup: ExplainSetup | (() => ExplainSetup), token: string | undefined) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const access = explainAccess({ remoteAddress: req.socket.remoteAddress, host: req.headers.host, authorization: req.headers.authorization }, token);
     if (!access.ok) return sendJson(res, access.status, { error: access.message });
     const q = new URL(req.url ?? '/', 'http://admin').searchParams;
     const resolve = q.get('resolve');
-    explainTargets(setup, {
+    explainTargets(typeof setup === 'function' ? setup() : setup, {
       targets: q.getAll('target'),
       identity: q.get('identity') ?? undefined,
       user: q.get('user') ?? undefined,

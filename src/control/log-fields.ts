@@ -13,6 +13,8 @@ export const F = {
   resolved: 'resolved',
   via: 'via',
   decision: 'decision',
+  /** The policy and users version that decided (control/config-version.ts); the config_reloaded line names the same id. */
+  configVersion: 'config_version',
   rule: 'rule',
   reason: 'reason',
   status: 'status',

@@ -40,6 +40,7 @@ export function recordLine(r: ProxyRecord): Record<string, unknown> {
     [F.resolved]: r.resolved ?? null,
     [F.via]: r.via ?? null,
     [F.decision]: decisionWord(r),
+    [F.configVersion]: r.configVersion ?? null,
     [F.rule]: r.decision?.ruleId ?? null,
     [F.reason]: r.decision?.reason ?? null,
     [F.status]: r.status ?? null,
@@ -58,6 +59,8 @@ export function recordLine(r: ProxyRecord): Record<string, unknown> {
   };
 }
 
+const WARN_EVENTS = new Set<LifecycleEvent['event']>(['reload_failed', 'config_reload_failed', 'needs_restart', 'warning']);
+
 /** Subscribes a logger to one proxy instance's records and lifecycle events. */
 export function attachLog(instance: string, logger: Logger): () => void {
   const onRecord = (msg: unknown) => {
@@ -69,7 +72,7 @@ export function attachLog(instance: string, logger: Logger): () => void {
   const onLifecycle = (msg: unknown) => {
     const e = msg as LifecycleEvent;
     if (e.instance !== instance) return;
-    const level = e.event === 'reload_failed' || e.event === 'warning' ? 'warn' : 'info';
+    const level = WARN_EVENTS.has(e.event) ? 'warn' : 'info';
     logger[level]({ [F.event]: e.event, ...e.detail }, e.event);
   };
   recordChannel.subscribe(onRecord);

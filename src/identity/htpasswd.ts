@@ -4,6 +4,14 @@ import bcrypt from 'bcryptjs';
 
 export class HtpasswdError extends Error {
   override readonly name = 'HtpasswdError';
+  constructor(
+    message: string,
+    /** Where the problem is, for the one log line of a failed reload. */
+    readonly file?: string,
+    readonly line?: number,
+  ) {
+    super(message);
+  }
 }
 
 const BCRYPT = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
@@ -28,7 +36,7 @@ export class Htpasswd {
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new HtpasswdError(`cannot read htpasswd file ${path}: ${(err as Error).message}`);
+      throw new HtpasswdError(`cannot read htpasswd file ${path}: ${(err as Error).message}`, path);
     }
     return Htpasswd.parse(text, path);
   }
@@ -41,15 +49,17 @@ export class Htpasswd {
       const colon = line.indexOf(':');
       const user = line.slice(0, colon);
       const hash = line.slice(colon + 1);
-      if (colon <= 0 || !hash) throw new HtpasswdError(`${source}:${i + 1}: expected user:hash`);
+      if (colon <= 0 || !hash) throw new HtpasswdError(`${source}:${i + 1}: expected user:hash`, source, i + 1);
       if (!BCRYPT.test(hash)) {
         throw new HtpasswdError(
           `${source}:${i + 1}: user "${user}" does not have a bcrypt hash; recreate it with: htpasswd -B ${source} ${user}`,
+          source,
+          i + 1,
         );
       }
       users.set(user, hash);
     });
-    if (users.size === 0) throw new HtpasswdError(`${source}: no users`);
+    if (users.size === 0) throw new HtpasswdError(`${source}: no users`, source);
     return new Htpasswd(users);
   }
 

@@ -17,6 +17,8 @@ export type ExchangeParts<U> = Pick<Entry<U>, 'dial' | 'clientGone' | 'close' | 
  */
 export function exchangeEntry<U>(t: Tunnel, record: ProxyRecord, parts: ExchangeParts<U>): Entry<U> {
   const { checkTarget, ...rest } = parts;
+  // Decided when the tunnel was: under the tunnel's version, whatever was reloaded since.
+  record.configVersion = t.record.configVersion;
   return {
     record,
     admit: false,

@@ -69,10 +69,10 @@ export function watchTlsMaterial(
   initialDigest: string,
   onChange: (material: TlsMaterial) => void,
   onError: (err: Error) => void,
-): () => void {
+): { stop(): void; check(): void } {
   let digest = initialDigest;
   let lastError = '';
-  const timer = setInterval(() => {
+  const check = () => {
     try {
       const material = loadTlsMaterial(files);
       lastError = '';
@@ -86,7 +86,9 @@ export function watchTlsMaterial(
         onError(err as Error);
       }
     }
-  }, intervalMs);
+  };
+  const timer = setInterval(check, intervalMs);
   timer.unref();
-  return () => clearInterval(timer);
+  // check() is SIGHUP's: at once, instead of at the next tick.
+  return { stop: () => clearInterval(timer), check };
 }

@@ -45,7 +45,8 @@ export interface TunnelEvent {
 
 export interface LifecycleEvent {
   instance: string;
-  event: 'listening' | 'draining' | 'closed' | 'reloaded' | 'reload_failed' | 'warning';
+  /** reloaded / reload_failed: the mtls listener's TLS files; config_*: the config and htpasswd files (policy, users). */
+  event: 'listening' | 'draining' | 'closed' | 'reloaded' | 'reload_failed' | 'config_reloaded' | 'config_reload_failed' | 'needs_restart' | 'warning';
   detail: Record<string, unknown>;
 }
 

@@ -26,6 +26,8 @@ export interface ProxyRecord {
   /** Inspect mode's tunnels: true once handed to interception, false when passed through untouched. */
   intercepted?: boolean;
   decision: Decision | undefined;
+  /** The policy and users version this was decided under (a short hash of their sources; see control/config-version.ts). */
+  configVersion: string | undefined;
   status: number | undefined;
   bytesUp: number;
   bytesDown: number;
@@ -73,6 +75,7 @@ export function newRecord(instance: string, kind: RecordKind, client: string): P
     resolved: undefined,
     via: undefined,
     decision: undefined,
+    configVersion: undefined,
     status: undefined,
     bytesUp: 0,
     bytesDown: 0,

@@ -5,7 +5,7 @@ import type { ProxyError } from '../model/errors.js';
 import { newRecord, type ProxyRecord } from '../model/record.js';
 import type { UpstreamConnection } from '../upstream/connection.js';
 import { clientAddress } from './admission.js';
-import type { ProxyContext } from './context.js';
+import type { ConfigVersion, ProxyContext } from './context.js';
 import type { Entry, Hop } from './entry.js';
 import { identify } from './identify.js';
 import { writeRawError } from './respond.js';
@@ -38,8 +38,8 @@ class ConnectEntry implements Entry<UpstreamConnection> {
     this.detachEarlyErrors = watchEarlyErrors(socket, this.record);
   }
 
-  identify() {
-    return identify(this.req, this.ctx);
+  identify(version: ConfigVersion) {
+    return identify(this.req, version);
   }
 
   target(): Destination {

@@ -14,12 +14,31 @@ import type { ProxyRecord } from '../model/record.js';
 import type { Hop } from './entry.js';
 import type { TunnelGuards } from './guards.js';
 
-/** Everything a connection handler needs, built once per proxy instance. */
+/**
+ * What a reload replaces, as one value: the compiled policy and the users, built completely
+ * (parsed, compiled, checked) before it is swapped in. `id` is a short hash of what it was built
+ * from, so the same files give the same id in every replica and after a restart.
+ */
+export interface ConfigVersion {
+  id: string;
+  policy: CompiledPolicy;
+  htpasswd: Htpasswd | undefined;
+}
+
+/** The one place the current version is held; the control plane swaps `current`, the pipeline reads it once per decision. */
+export interface LiveConfig {
+  readonly current: ConfigVersion;
+}
+
+/**
+ * Everything a connection handler needs, built once per proxy instance. `config` is the
+ * configuration the proxy started with (listeners, timeouts, limits: not reloaded); policy and
+ * users are read from `live`, once per decision, so one decision never mixes two versions.
+ */
 export interface ProxyContext {
   instance: string;
   config: Config;
-  policy: CompiledPolicy;
-  htpasswd: Htpasswd | undefined;
+  live: LiveConfig;
   parent: ParentProxy | undefined;
   noProxy: NoProxyEntry[];
   self: SelfAddresses;

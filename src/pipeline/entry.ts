@@ -5,6 +5,7 @@ import type { ExchangeCapture } from '../model/exchange.js';
 import type { ClientIdentity } from '../model/identity.js';
 import type { ProxyRecord } from '../model/record.js';
 import type { ParentProxy } from '../upstream/parent-proxy.js';
+import type { ConfigVersion } from './context.js';
 
 /** One way to reach the destination that policy allowed: an address, or the parent proxy. */
 export type Hop =
@@ -30,7 +31,8 @@ export interface Entry<U> {
   readonly admit: boolean;
   /** Set by the adapter once it has started a flow, so that a failure reaches the flow too. */
   capture?: ExchangeCapture | undefined;
-  identify(): ClientIdentity | Promise<ClientIdentity>;
+  /** Who is asking, checked against the users of `version` (the one this decision runs under). */
+  identify(version: ConfigVersion): ClientIdentity | Promise<ClientIdentity>;
   /** Reads and normalises the destination (filling record.target and record.url); throws a ProxyError. */
   target(): Destination;
   /** A route decided already, by the tunnel this exchange runs in: policy is not asked again. */

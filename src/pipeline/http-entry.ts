@@ -21,7 +21,7 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
     record,
     admit: true,
     method: req.method ?? 'GET',
-    identify: () => identify(req, ctx),
+    identify: (version) => identify(req, version),
     target: () => {
       const t = absoluteTarget(req, record, 'a request');
       if (t.url.protocol !== 'http:') {

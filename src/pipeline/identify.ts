@@ -3,7 +3,7 @@ import { TLSSocket } from 'node:tls';
 import { parseProxyAuthorization } from '../identity/basic-auth.js';
 import { identityFromCertificate } from '../identity/certificate.js';
 import { ANONYMOUS, type ClientIdentity } from '../model/identity.js';
-import type { ProxyContext } from './context.js';
+import type { ConfigVersion } from './context.js';
 import { ProxyError } from '../model/errors.js';
 
 // Verified once per TLS connection, not once per request on it.
@@ -23,15 +23,17 @@ function certificateIdentity(socket: TLSSocket): ClientIdentity | undefined {
 
 /**
  * Who is asking. A verified client certificate names the client; Basic credentials are checked
- * when an htpasswd file is configured (both are required when both are configured).
+ * when an htpasswd file is configured (both are required when both are configured), against the
+ * users of the version the pipeline read for this decision.
  */
-export async function identify(req: IncomingMessage, ctx: ProxyContext): Promise<ClientIdentity> {
+export async function identify(req: IncomingMessage, version: Pick<ConfigVersion, 'htpasswd'>): Promise<ClientIdentity> {
   const certId = req.socket instanceof TLSSocket ? certificateIdentity(req.socket) : undefined;
-  if (!ctx.htpasswd) return certId ?? ANONYMOUS;
+  const { htpasswd } = version;
+  if (!htpasswd) return certId ?? ANONYMOUS;
   const creds = parseProxyAuthorization(req.headers['proxy-authorization']);
   if (creds === undefined) throw new ProxyError('auth_required');
   if (creds === 'malformed') throw new ProxyError('auth_invalid', 'malformed Proxy-Authorization header (expected Basic base64(user:password))');
-  if (!(await ctx.htpasswd.verify(creds.user, creds.password))) {
+  if (!(await htpasswd.verify(creds.user, creds.password))) {
     // The user name is not echoed: it may be a password typed into the wrong field.
     throw new ProxyError('auth_invalid');
   }

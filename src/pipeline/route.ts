@@ -2,6 +2,7 @@ import { notePhase } from '../model/channels.js';
 import type { Decision, RequestFacts } from '../model/decision.js';
 import { ProxyError } from '../model/errors.js';
 import type { ProxyRecord } from '../model/record.js';
+import type { CompiledPolicy } from '../policy/compile.js';
 import { isRefusal } from '../policy/decide.js';
 import { decideAddresses, decideBeforeLookup } from '../policy/route-decision.js';
 import { bypassesProxy } from '../upstream/no-proxy.js';
@@ -18,9 +19,9 @@ export function refusal(decision: Decision): ProxyError {
  * decide(host) -> resolve -> decide(each address). Throws the refusal as a ProxyError and
  * leaves the deciding Decision on the record either way. The deciding is the pure
  * policy/route-decision.ts (which `egresskit explain` runs too); this adds DNS and the record.
+ * `policy` is the version the pipeline read for this decision, never ctx's latest.
  */
-export async function decideRoute(facts: RequestFacts, ctx: ProxyContext, record: ProxyRecord): Promise<Route> {
-  const { policy } = ctx;
+export async function decideRoute(facts: RequestFacts, ctx: ProxyContext, policy: CompiledPolicy, record: ProxyRecord): Promise<Route> {
   const { dest } = facts;
   const viaParent = ctx.parent !== undefined && !bypassesProxy(ctx.noProxy, dest);
   const before = decideBeforeLookup(policy, facts, viaParent, ctx.self);

@@ -22,11 +22,14 @@ export async function runPipeline<U>(ctx: ProxyContext, entry: Entry<U>): Promis
       const refused = admissionError(ctx);
       if (refused) throw refused;
     }
-    record.identity = await entry.identify();
+    // Read once: a reload during this decision (bcrypt and DNS are awaited) does not reach it.
+    const version = ctx.live.current;
+    record.configVersion ??= version.id;
+    record.identity = await entry.identify(version);
     // Budgets are per identity, so they come after identify, and before any lookup or dial.
     if (entry.admit && ctx.guards.budgets) slot = ctx.guards.budgets.admit(budgetKey(record), record.kind !== 'http');
     const dest = entry.target();
-    const route = entry.decided ? entry.decided() : await decideRoute({ dest, identity: record.identity, method: entry.method }, ctx, record);
+    const route = entry.decided ? entry.decided() : await decideRoute({ dest, identity: record.identity, method: entry.method }, ctx, version.policy, record);
     const { upstream, hop } = await dialRoute(entry, route, record);
     if (entry.clientGone()) {
       entry.close(upstream);

@@ -30,7 +30,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     record,
     admit: true,
     method: req.method ?? 'GET',
-    identify: () => identify(req, ctx),
+    identify: (version) => identify(req, version),
     target: () => {
       const t = absoluteTarget(req, record, 'an Upgrade');
       if (t.url.protocol !== 'http:' && t.url.protocol !== 'ws:') {

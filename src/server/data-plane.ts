@@ -2,7 +2,6 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Config } from '../config/schema.js';
-import { Htpasswd } from '../identity/htpasswd.js';
 import { createInterception, type InterceptionCA } from '../inspect/interception.js';
 import { createProxyServer, type ListenerSpec } from '../listeners/create-server.js';
 import { isHandshakeError, tlsFailureReason } from '../listeners/tls-errors.js';
@@ -16,11 +15,10 @@ import { clientAddress } from '../pipeline/admission.js';
 import { handleClientError } from '../pipeline/client-error.js';
 import { handleConnect } from '../pipeline/connect-entry.js';
 import { createGuards } from '../pipeline/guards.js';
-import type { ProxyContext } from '../pipeline/context.js';
+import type { LiveConfig, ProxyContext } from '../pipeline/context.js';
 import { failRawExchange } from '../pipeline/fail.js';
 import { handleRequest } from '../pipeline/http-entry.js';
 import { handleUpgrade } from '../pipeline/upgrade-entry.js';
-import { compilePolicy } from '../policy/compile.js';
 import { selfAddresses } from '../policy/self-addresses.js';
 import { startConnectionTracking, underlyingSocket } from '../quirks/node-quirks.js';
 import { AddressPools } from '../upstream/address-pools.js';
@@ -38,6 +36,8 @@ export interface DataPlaneInputs {
   ca: InterceptionCA | undefined;
   /** Every port of this proxy (the listener's is added once bound): a request to one of them is a loop. */
   ports: number[];
+  /** The policy and users, swapped by the control plane's reloads; read once per decision. */
+  live: LiveConfig;
 }
 
 /**
@@ -49,6 +49,8 @@ export interface DataPlane {
   scheme: 'http' | 'https';
   listen(host: string, port: number): Promise<AddressInfo>;
   ready(): boolean;
+  /** mtls: reads the TLS files now (SIGHUP) instead of at the next tls.reloadInterval tick. */
+  checkTls(): void;
   /** Stops accepting, lets live tunnels and requests finish until the deadline, then cuts them; resolves with how many were cut. */
   drain(drainMs: number): Promise<number>;
   close(): Promise<void>;
@@ -62,8 +64,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
   const ctx: ProxyContext = {
     instance,
     config,
-    policy: compilePolicy(config.policy),
-    htpasswd: config.auth.htpasswd ? Htpasswd.load(config.auth.htpasswd) : undefined,
+    live: inputs.live,
     parent: config.upstreamProxy ? parseParentProxy(config.upstreamProxy.url) : undefined,
     noProxy: parseNoProxy(config.upstreamProxy?.noProxy ?? []),
     self: selfAddresses(() => inputs.ports),
@@ -91,7 +92,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
     handleClientError(ctx, err, socket);
   });
   let front: NetServer | undefined;
-  let stopWatching: (() => void) | undefined;
+  let tlsWatch: { stop(): void; check(): void } | undefined;
   let boundPort = 0;
   if (spec.kind === 'tls') {
     // The HTTPS server behind the TLS front is fed sockets and never listens: see the quirk.
@@ -113,7 +114,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
       record.errorDetail = tlsFailureReason(err, verify);
       publishRecord(record);
     });
-    stopWatching = watchTlsMaterial(
+    tlsWatch = watchTlsMaterial(
       files!,
       config.tls!.reloadInterval,
       material!.digest,
@@ -137,10 +138,11 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
       return bound;
     },
     ready: () => listener.listening && !ctx.state.draining,
+    checkTls: () => tlsWatch?.check(),
     async drain(drainMs) {
       ctx.state.draining = true;
       publishLifecycle({ instance, event: 'draining', detail: { tunnels: ctx.state.tunnels.size, drain_ms: drainMs } });
-      stopWatching?.();
+      tlsWatch?.stop();
       let serverClosed = false;
       closed = new Promise<void>((resolve) => (listener.listening ? listener.close(() => resolve()) : resolve()));
       void closed.then(() => (serverClosed = true));
@@ -163,7 +165,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
     },
     async close() {
       ctx.state.draining = true;
-      stopWatching?.();
+      tlsWatch?.stop();
       if (listener.listening) listener.close();
       interceptor?.close();
       await ctx.pools.close();

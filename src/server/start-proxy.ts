@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { parseHostPort } from '../config/host-port.js';
-import type { Config } from '../config/schema.js';
+import { parseConfig } from '../config/load.js';
+import type { Config, ConfigInput } from '../config/schema.js';
 import { createControlPlane, type ControlOptions } from '../control/control-plane.js';
+import type { ReloadOutcome, ReloadTrigger } from '../control/reload.js';
 import type { Flow } from '../flows/flow.js';
 import type { ProxyRecord } from '../model/record.js';
 import { publishLifecycle } from '../model/channels.js';
@@ -47,6 +49,14 @@ export interface ProxyHandle {
   recordStream(options?: { replay?: boolean }): AsyncIterableIterator<ProxyRecord>;
   /** Inspect mode (and mtls with inspect): the flows captured so far, oldest first. Throws in other modes. */
   flows(): Flow[];
+  /**
+   * Reads the config and htpasswd files (and mtls's TLS files) again, as SIGHUP does, and swaps in
+   * the new policy and users if they are valid; with `config`, uses that instead of the files.
+   * Decisions already under way finish under the version they started with.
+   */
+  reload(config?: ConfigInput, trigger?: ReloadTrigger): ReloadOutcome;
+  /** The running policy and users version (records carry it as configVersion). */
+  configVersion(): string;
   /** Stop accepting, fail readiness, wait for live tunnels up to drainMs, then close. */
   close(drainMs?: number): Promise<void>;
 }
@@ -68,7 +78,7 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
   let bound: AddressInfo;
   let side: Awaited<ReturnType<typeof control.listen>>;
   try {
-    data = createDataPlane(config, instance, { capture: control.capture, ca: control.ca, ports });
+    data = createDataPlane(config, instance, { capture: control.capture, ca: control.ca, ports, live: control.live });
     const at = parseHostPort(config.listen)!;
     bound = await data.listen(at.host, at.port);
     const plane = data;
@@ -91,6 +101,12 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
     ui: hostPort(side.ui),
     url: `${dataPlane.scheme}://${formatHostPort(urlHost, bound.port)}`,
     ready: () => dataPlane.ready(),
+    reload: (given, trigger) => {
+      // The mtls listener's certificate, key, client CA and CRL are re-read too (they apply to new handshakes).
+      dataPlane.checkTls();
+      return control.reload(given === undefined ? undefined : () => parseConfig(given, 'reload() config'), trigger);
+    },
+    configVersion: () => control.live.current.id,
     records: () => control.records.list(),
     recordStream: (options) => control.records.stream(options?.replay !== false),
     flows: () => {
@@ -117,6 +133,7 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
       proxy: formatHostPort(bound.address, bound.port),
       admin: side.admin ? formatHostPort(side.admin.address, side.admin.port) : null,
       url: handle.url,
+      config_version: control.live.current.id,
       ...(control.ca ? { ui: side.ui ? formatHostPort(side.ui.address, side.ui.port) : null, ...control.detail } : {}),
     },
   });
