@@ -13,7 +13,7 @@ import { dialHop, socketGone, watchEarlyErrors } from './raw-client.js';
 import { dialRoute, runPipeline } from './run.js';
 import { runTunnel } from './run-tunnel.js';
 import { isHttp1Request } from '../quirks/node-quirks.js';
-import { refuseRequestLine } from './request-line.js';
+import { refuseHead } from './request-line.js';
 
 const ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n');
 
@@ -80,6 +80,6 @@ class ConnectEntry implements Entry<UpstreamConnection> {
 }
 
 export function handleConnect(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-  if (!isHttp1Request(req)) return refuseRequestLine(ctx, req, socket);
+  if (!isHttp1Request(req)) return refuseHead(ctx, req, socket);
   void runPipeline(ctx, new ConnectEntry(ctx, req, socket, head));
 }

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { publishRecord } from '../model/channels.js';
 import { ProxyError } from '../model/errors.js';
 import { markFailed, newRecord, type ProxyRecord } from '../model/record.js';
+import { isHttp1Request } from '../quirks/node-quirks.js';
 import { clientAddress } from './admission.js';
 import type { ProxyContext } from './context.js';
 import { failRawExchange } from './fail.js';
@@ -20,6 +21,20 @@ export function requestLineError(req: IncomingMessage): ProxyError {
   return new ProxyError('bad_request', detail, { hint: HINT });
 }
 
+/**
+ * What the entry of a request with a body (absolute-URI forwarding, a request inside
+ * interception) refuses of the head Node's parser handed on: a request line that is not
+ * HTTP/1.x, and a Transfer-Encoding whose last coding is not chunked (RFC 9112 section 6.3:
+ * the length cannot be known; llhttp refuses it only after emitting the request, see
+ * responseInFlight in the quirks). Undefined for a head the pipeline may act on.
+ */
+export function requestHeadError(req: IncomingMessage): ProxyError | undefined {
+  if (!isHttp1Request(req)) return requestLineError(req);
+  const te = req.headers['transfer-encoding'];
+  if (te === undefined || te.slice(te.lastIndexOf(',') + 1).trim().toLowerCase() === 'chunked') return undefined;
+  return new ProxyError('bad_framing', `Transfer-Encoding ${JSON.stringify(te.slice(0, 100))} does not end in chunked`);
+}
+
 /** A request refused before anything of it was read: the record says who sent what, nothing more. */
 export function requestLineRecord(ctx: ProxyContext, req: IncomingMessage): ProxyRecord {
   const record = newRecord(ctx.instance, 'client_error', clientAddress(req.socket));
@@ -28,12 +43,17 @@ export function requestLineRecord(ctx: ProxyContext, req: IncomingMessage): Prox
 }
 
 /**
- * Refuses a request whose line is not HTTP/1.x: 400 with Proxy-Status, one record, and no
- * identify, policy, DNS or dial. `client` is the response for a request the HTTP server still
- * owns, or the socket of a CONNECT or Upgrade it gave up.
+ * Refuses a head at the entry: 400 with Proxy-Status, one record, and no identify, policy, DNS
+ * or dial. `client` is the response for a request the HTTP server still owns, or the socket of
+ * a CONNECT or Upgrade it gave up.
  */
-export function refuseRequestLine(ctx: ProxyContext, req: IncomingMessage, client: ServerResponse | Duplex, record = requestLineRecord(ctx, req)): void {
-  const e = requestLineError(req);
+export function refuseHead(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  client: ServerResponse | Duplex,
+  e: ProxyError = requestLineError(req),
+  record: ProxyRecord = requestLineRecord(ctx, req),
+): void {
   if (!(client instanceof ServerResponse)) return failRawExchange(client, record, e, ctx.config.auth.realm);
   markFailed(record, e);
   writeResponseError(client, e, ctx.config.auth.realm);

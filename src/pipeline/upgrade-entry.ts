@@ -15,7 +15,7 @@ import { runPipeline } from './run.js';
 import { runTunnel } from './run-tunnel.js';
 import { upgradeExchange } from './upgrade-exchange.js';
 import { isHttp1Request } from '../quirks/node-quirks.js';
-import { refuseRequestLine } from './request-line.js';
+import { refuseHead } from './request-line.js';
 
 /**
  * Upgrade over plain HTTP (ws:// through the proxy as GET http://host/ with Upgrade): target
@@ -24,7 +24,7 @@ import { refuseRequestLine } from './request-line.js';
  * the client unchanged.
  */
 export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-  if (!isHttp1Request(req)) return refuseRequestLine(ctx, req, socket);
+  if (!isHttp1Request(req)) return refuseHead(ctx, req, socket);
   const record = newRecord(ctx.instance, 'upgrade', clientAddress(req.socket));
   record.method = req.method;
   const detachEarlyErrors = watchEarlyErrors(socket, record);

@@ -5,8 +5,9 @@
  * test/unit/quirks/ that fails on the first Node version where the quirk stops holding, so it
  * is removed then rather than left to rot. Nothing else in src/ touches these internals.
  */
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 
 /**
@@ -55,4 +56,16 @@ export function markServerHandshakeDone(socket: TLSSocket): void {
  */
 export function isHttp1Request(req: IncomingMessage): boolean {
   return req.httpVersionMajor === 1;
+}
+
+/**
+ * Node's HTTP server emits 'request' as soon as a head is complete and parses on: a parse error
+ * after it (a Transfer-Encoding that does not end in chunked, RFC 9112 section 6.3, which
+ * llhttp on Node 20 and 24 checks only after emitting the request; a bad chunk; junk
+ * pipelined behind a request) arrives as 'clientError' while that request's response is still
+ * owed or under way. Node's own clientError default looks at the socket's response (the
+ * undocumented `_httpMessage`) so as not to write into it; the proxy's handler does the same.
+ */
+export function inFlightResponse(socket: Duplex): ServerResponse | undefined {
+  return (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
 }

@@ -95,6 +95,30 @@ describe('request lines that are not HTTP/1.x: forward (plain listener)', () => 
     assert.equal(await dnsLookups(proxy.adminPort!), 1);
   });
 
+  it('a Transfer-Encoding that does not end in chunked: 400 bad_framing at the entry, one record, no DNS, no upstream contact', async () => {
+    // llhttp emits this request before it refuses its framing (see inFlightResponse in the quirks).
+    const dns = await dnsLookups(proxy.adminPort!);
+    const connections = upstream.connections;
+    const res = await rawExchange(proxy.port, `DELETE http://localhost:${upstream.port}/ HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: x\r\n\r\n`);
+    assert.equal(statusOf(res), 400, res);
+    assert.match(res, /\r\nProxy-Status: egresskit; error=http_request_error; details="Transfer-Encoding \\"x\\" does not end in chunked"/);
+    assert.equal(res.match(/HTTP\/1\.1 \d{3} /g)?.length, 1, res);
+    const line = await proxy.waitForLog((l) => l.error === 'bad_framing');
+    assert.equal(line.event, 'client_error');
+    assertRecordHasNoWork({ ...line, error: 'bad_request' });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(proxy.logs.filter((l) => l.client === line.client).length, 1, 'more than one record for one request');
+    assert.equal(await dnsLookups(proxy.adminPort!), dns);
+    assert.equal(upstream.connections, connections);
+  });
+
+  it('junk after a complete request: the request is answered first, then the junk gets its 400', async () => {
+    const res = await rawExchange(proxy.port, `GET http://127.0.0.1:${upstream.port}/ HTTP/1.1\r\nHost: x\r\n\r\n\x00junk\r\n\r\n`);
+    const statuses = [...res.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+    assert.deepEqual(statuses, [200, 400], res);
+    assert.match(res.slice(res.lastIndexOf('HTTP/1.1 400')), /\r\nProxy-Status: egresskit; error=http_request_error/);
+  });
+
   it('HTTP/1.0 request lines are still served', async () => {
     const res = await rawExchange(proxy.port, `GET http://127.0.0.1:${upstream.port}/ HTTP/1.0\r\n\r\n`);
     assert.equal(statusOf(res), 200, res);

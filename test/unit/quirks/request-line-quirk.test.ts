@@ -1,14 +1,15 @@
 /**
- * The parser behaviour isHttp1Request (src/quirks/node-quirks.ts) guards against: llhttp hands
- * on request lines that are not HTTP/1.x. Red on the Node version whose parser refuses them
- * itself: the entry checks are then dead code and can go.
+ * The parser behaviour isHttp1Request and inFlightResponse (src/quirks/node-quirks.ts) rely on:
+ * llhttp hands on request lines that are not HTTP/1.x, and refuses some framing only after it
+ * emitted the request. Red on the Node version where that changes: the entry checks are then
+ * dead code, or the clientError handler must find the owed response another way.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { isHttp1Request } from '../../../src/quirks/node-quirks.js';
+import { inFlightResponse, isHttp1Request } from '../../../src/quirks/node-quirks.js';
 
 interface Seen {
   event: 'request' | 'connect' | 'upgrade' | 'clientError';
@@ -93,5 +94,58 @@ describe('quirk: llhttp lets request lines without HTTP/1.x through', () => {
       assert.equal(seen.major, 1);
       assert.equal(seen.http1, true, v);
     }
+  });
+});
+
+describe('quirk: a parse error after the request was handed on finds its response in flight', () => {
+  /** What the server saw for `bytes`, in order, and what inFlightResponse said on the error. */
+  async function sequence(bytes: string): Promise<{ events: string[]; owed: ServerResponse | undefined; res: ServerResponse | undefined }> {
+    const server = createServer({ requireHostHeader: false });
+    const events: string[] = [];
+    let res: ServerResponse | undefined;
+    let owed: ServerResponse | undefined;
+    server.on('request', (req: IncomingMessage, r: ServerResponse) => {
+      events.push(`request ${req.headers['transfer-encoding'] ?? ''}`);
+      res = r;
+      req.on('error', () => undefined);
+    });
+    const refused = new Promise<void>((resolve) =>
+      server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+        events.push(`clientError ${err.code ?? ''}`);
+        owed = inFlightResponse(socket);
+        socket.destroy();
+        resolve();
+      }),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const c = connect((server.address() as AddressInfo).port, '127.0.0.1', () => c.write(bytes));
+    c.on('error', () => undefined);
+    await Promise.race([refused, new Promise((r) => setTimeout(r, 2000))]);
+    c.destroy();
+    server.close();
+    return { events, owed, res };
+  }
+
+  test('a Transfer-Encoding that does not end in chunked is refused only after the request was emitted', async () => {
+    const seen = await sequence('DELETE http://example.com/ HTTP/1.1\r\nTransfer-Encoding: x\r\n\r\n');
+    // Red here means llhttp refuses the head before emitting it: the entry's check is then dead code.
+    assert.deepEqual(seen.events, ['request x', 'clientError HPE_INVALID_TRANSFER_ENCODING']);
+    assert.ok(seen.res, 'no response object');
+    // Red here means Node no longer keeps the response on the socket (_httpMessage): inFlightResponse must change.
+    assert.equal(seen.owed, seen.res);
+  });
+
+  test('junk after a complete request is refused while that request\'s response is owed', async () => {
+    const seen = await sequence('GET http://example.com/ HTTP/1.1\r\n\r\n\x00junk\r\n\r\n');
+    assert.deepEqual(seen.events, ['request ', 'clientError HPE_INVALID_METHOD']);
+    assert.equal(seen.owed, seen.res);
+    assert.equal(seen.owed?.req.complete, true);
+  });
+
+  test('with nothing in flight there is no response', async () => {
+    const seen = await sequence('\x00junk\r\n\r\n');
+    assert.deepEqual(seen.events, ['clientError HPE_INVALID_METHOD']);
+    assert.equal(seen.owed, undefined);
   });
 });
