@@ -10,6 +10,8 @@ export interface CountingUpstream {
   connections: number;
   /** Requests (and Upgrades) parsed, each answered 200 "ok" (Upgrades are closed). */
   requests: number;
+  /** performance.now() of the last connection or bytes received: a test waits for quiet before it compares counts. */
+  lastActivity: number;
   close(): Promise<void>;
 }
 
@@ -23,13 +25,18 @@ export async function startCountingUpstream(tls?: { cert: string; key: string })
     port: 0,
     connections: 0,
     requests: 0,
+    lastActivity: 0,
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
-  server.on('connection', () => counts.connections++);
+  server.on('connection', (socket: Duplex) => {
+    counts.connections++;
+    counts.lastActivity = performance.now();
+    socket.on('data', () => (counts.lastActivity = performance.now()));
+  });
   server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
     counts.requests++;
     socket.destroy();

@@ -13,5 +13,7 @@ export function fuzzParams<T>(normal: number, cost = 1): Parameters<T> {
     ...(seed ? { seed: Number(seed) } : {}),
     // A failure prints its seed and the smallest counterexample; in fuzz runs, also how far it got.
     verbose: runs > 0 ? 1 : 0,
+    // The assertion that failed, in the report node:test prints (it does not print causes).
+    includeErrorInReport: true,
   };
 }
