@@ -233,6 +233,15 @@ describe('request lines that are not HTTP/1.x: inspect (inside interception)', (
     assert.equal(upstream.requests, 0, 'a refused request line was relayed to the destination');
   });
 
+  it('a Transfer-Encoding that does not end in chunked inside the tunnel: 400 bad_framing, never relayed', async () => {
+    const res = await inTunnel(`POST / HTTP/1.1\r\nHost: localhost:${upstream.port}\r\nTransfer-Encoding: gzip\r\n\r\n`);
+    assert.equal(statusOf(res), 400, res);
+    assert.match(res, /\r\nProxy-Status: egresskit; error=http_request_error; details="Transfer-Encoding/);
+    const line = await proxy.waitForLog((l) => l.event === 'client_error' && l.error === 'bad_framing');
+    assert.equal(line.target, `localhost:${upstream.port}`);
+    assert.equal(upstream.requests, 0);
+  });
+
   it('a request with its version in the same kind of tunnel is relayed (the counter above can see work)', async () => {
     const res = await inTunnel(`GET / HTTP/1.1\r\nHost: localhost:${upstream.port}\r\nConnection: close\r\n\r\n`);
     assert.equal(statusOf(res), 200, res);
