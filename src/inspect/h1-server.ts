@@ -4,11 +4,11 @@ import type { TLSSocket } from 'node:tls';
 import { Client } from 'undici';
 import type { Config } from '../config/schema.js';
 import { ProxyError } from '../model/errors.js';
-import { isHttp1Request, startConnectionTracking } from '../quirks/node-quirks.js';
+import { startConnectionTracking } from '../quirks/node-quirks.js';
 import { writeResponseError } from '../pipeline/respond.js';
 import { runPipeline } from '../pipeline/run.js';
 import { answerParseError } from '../pipeline/client-error.js';
-import { refuseHead, requestHeadError, requestLineError } from '../pipeline/request-line.js';
+import { refuseHead, requestHeadError } from '../pipeline/request-line.js';
 import { exchangeEntry } from './exchange-entry.js';
 import type { Entry } from '../pipeline/entry.js';
 import { relay } from '../pipeline/forward-handler.js';
@@ -51,7 +51,8 @@ export function createH1Server(config: Config): H1Server {
   inner.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const entry = tunnels.get(socket);
     if (!entry) return void socket.destroy();
-    if (!isHttp1Request(req)) return refuseInTunnel(entry.t, req, socket, requestLineError(req));
+    const refused = requestHeadError(req);
+    if (refused) return refuseInTunnel(entry.t, req, socket, refused);
     relayUpgrade(entry.t, req, socket, head);
   });
   // A request inside the tunnel that the parser refused: answered and recorded as on the proxy's own port.

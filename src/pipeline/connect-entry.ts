@@ -12,8 +12,7 @@ import { writeRawError } from './respond.js';
 import { dialHop, socketGone, watchEarlyErrors } from './raw-client.js';
 import { dialRoute, runPipeline } from './run.js';
 import { runTunnel } from './run-tunnel.js';
-import { isHttp1Request } from '../quirks/node-quirks.js';
-import { refuseHead } from './request-line.js';
+import { refuseHead, requestHeadError } from './request-line.js';
 
 const ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n');
 
@@ -80,6 +79,7 @@ class ConnectEntry implements Entry<UpstreamConnection> {
 }
 
 export function handleConnect(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-  if (!isHttp1Request(req)) return refuseHead(ctx, req, socket);
+  const refused = requestHeadError(req);
+  if (refused) return refuseHead(ctx, req, socket, refused);
   void runPipeline(ctx, new ConnectEntry(ctx, req, socket, head));
 }

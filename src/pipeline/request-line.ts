@@ -22,11 +22,11 @@ export function requestLineError(req: IncomingMessage): ProxyError {
 }
 
 /**
- * What the entry of a request with a body (absolute-URI forwarding, a request inside
- * interception) refuses of the head Node's parser handed on: a request line that is not
- * HTTP/1.x, and a Transfer-Encoding whose last coding is not chunked (RFC 9112 section 6.3:
- * the length cannot be known; llhttp refuses it only after emitting the request, see
- * responseInFlight in the quirks). Undefined for a head the pipeline may act on.
+ * What every entry refuses of the head Node's parser handed on: a request line that is not
+ * HTTP/1.x, and a Transfer-Encoding whose last coding is not chunked (RFC 9112 section 6.3, for
+ * any request: its length cannot be known; llhttp refuses it only after emitting a request with
+ * a body, see inFlightResponse in the quirks, and not at all on CONNECT or Upgrade, whose bytes
+ * after the head it does not read). Undefined for a head the pipeline may act on.
  */
 export function requestHeadError(req: IncomingMessage): ProxyError | undefined {
   if (!isHttp1Request(req)) return requestLineError(req);

@@ -112,6 +112,19 @@ describe('request lines that are not HTTP/1.x: forward (plain listener)', () => 
     assert.equal(upstream.connections, connections);
   });
 
+  it('the same Transfer-Encoding on a CONNECT or an Upgrade: 400 bad_framing, never tunnelled', async () => {
+    const connections = upstream.connections;
+    for (const head of [
+      `CONNECT localhost:${upstream.port} HTTP/1.1\r\nTransfer-Encoding: x\r\n\r\n`,
+      `GET http://localhost:${upstream.port}/ HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nTransfer-Encoding: gzip\r\n\r\n`,
+    ]) {
+      const res = await rawExchange(proxy.port, head);
+      assert.equal(statusOf(res), 400, res);
+      assert.match(res, /\r\nProxy-Status: egresskit; error=http_request_error; details="Transfer-Encoding/);
+    }
+    assert.equal(upstream.connections, connections);
+  });
+
   it('junk after a complete request: the request is answered first, then the junk gets its 400', async () => {
     const res = await rawExchange(proxy.port, `GET http://127.0.0.1:${upstream.port}/ HTTP/1.1\r\nHost: x\r\n\r\n\x00junk\r\n\r\n`);
     const statuses = [...res.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
