@@ -8,6 +8,7 @@ import { startConnectionTracking } from '../quirks/node-quirks.js';
 import { writeResponseError } from '../pipeline/respond.js';
 import { runPipeline } from '../pipeline/run.js';
 import { answerParseError } from '../pipeline/client-error.js';
+import { refuseHead, requestHeadError } from '../pipeline/request-line.js';
 import { exchangeEntry } from './exchange-entry.js';
 import type { Entry } from '../pipeline/entry.js';
 import { relay } from '../pipeline/forward-handler.js';
@@ -43,11 +44,15 @@ export function createH1Server(config: Config): H1Server {
   inner.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const entry = tunnels.get(req.socket);
     if (!entry) return void res.destroy();
+    const refused = requestHeadError(req);
+    if (refused) return refuseInTunnel(entry.t, req, res, refused);
     onRequest(entry.t, entry.upstream, req, res);
   });
   inner.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const entry = tunnels.get(socket);
     if (!entry) return void socket.destroy();
+    const refused = requestHeadError(req);
+    if (refused) return refuseInTunnel(entry.t, req, socket, refused);
     relayUpgrade(entry.t, req, socket, head);
   });
   // A request inside the tunnel that the parser refused: answered and recorded as on the proxy's own port.
@@ -60,6 +65,13 @@ export function createH1Server(config: Config): H1Server {
       return record;
     });
   });
+
+  /** The same check as on the proxy's own port: never relayed down the tunnel's connection. */
+  function refuseInTunnel(t: Tunnel, req: IncomingMessage, client: ServerResponse | Duplex, e: ProxyError): void {
+    const record = exchangeRecord(t, req.method);
+    record.kind = 'client_error';
+    refuseHead(t.ctx, req, client, e, record);
+  }
 
   function upstreamClient(t: Tunnel): Client {
     return new Client(t.origin, {

@@ -5,6 +5,7 @@ import { ProxyError, type ErrorCode } from '../model/errors.js';
 import { failRawExchange } from './fail.js';
 import { newRecord, type ProxyRecord } from '../model/record.js';
 import { clientAddress } from './admission.js';
+import { inFlightResponse } from '../quirks/node-quirks.js';
 
 /** llhttp's error codes for requests it refused to parse, mapped to what the client is told. */
 const PARSE_ERRORS: Record<string, ErrorCode> = {
@@ -18,7 +19,8 @@ const PARSE_ERRORS: Record<string, ErrorCode> = {
 
 /**
  * The HTTP parser refused the bytes (smuggling attempts, oversized headers, slowloris). The
- * request never reached the pipeline, so nothing was forwarded; answer, record, close.
+ * refused request never reached the pipeline, so nothing of it was forwarded; answer, record,
+ * close (after the answer to a request before it on the same connection).
  */
 export function handleClientError(ctx: ProxyContext, err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Duplex): void {
   answerParseError(ctx, err, socket, () => newRecord(ctx.instance, 'client_error', clientAddress(socket as Socket)));
@@ -32,5 +34,16 @@ export function answerParseError(ctx: ProxyContext, err: NodeJS.ErrnoException, 
     return;
   }
   const e = new ProxyError(PARSE_ERRORS[code] ?? 'bad_request', code || err.message);
-  failRawExchange(socket, makeRecord(), e, ctx.config.auth.realm);
+  const answer = () => failRawExchange(socket, makeRecord(), e, ctx.config.auth.realm);
+  // A request was handed on before the parser refused what followed (see the quirk).
+  const owed = inFlightResponse(socket);
+  if (!owed) return answer();
+  // Bytes after a complete request: its answer first, then this one (never one for the other).
+  if (owed.req.complete) return void owed.once('close', answer);
+  // The request's own framing. The entry refused it and recorded it already:
+  if (owed.writableEnded) return;
+  // Its body broke before any answer: answered here (the exchange notes its own end too).
+  if (!owed.headersSent) return answer();
+  // A response is under way: cut; the exchange records the client as gone.
+  socket.destroy();
 }

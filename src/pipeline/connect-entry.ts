@@ -12,6 +12,7 @@ import { writeRawError } from './respond.js';
 import { dialHop, socketGone, watchEarlyErrors } from './raw-client.js';
 import { dialRoute, runPipeline } from './run.js';
 import { tunnelChecked } from './sni-check.js';
+import { refuseHead, requestHeadError } from './request-line.js';
 
 const ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n');
 
@@ -82,5 +83,7 @@ class ConnectEntry implements Entry<UpstreamConnection> {
 }
 
 export function handleConnect(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const refused = requestHeadError(req);
+  if (refused) return refuseHead(ctx, req, socket, refused);
   void runPipeline(ctx, new ConnectEntry(ctx, req, socket, head));
 }

@@ -11,9 +11,12 @@ import { forwardRequestHeaders } from './headers.js';
 import { identify } from './identify.js';
 import { writeResponseError } from './respond.js';
 import { runPipeline } from './run.js';
+import { refuseHead, requestHeadError } from './request-line.js';
 
 /** Absolute-URI requests (GET http://host/path): target from the URI, relayed over pooled connections to the decided address. */
 export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
+  const refused = requestHeadError(req);
+  if (refused) return refuseHead(ctx, req, res, refused);
   const record = newRecord(ctx.instance, 'http', clientAddress(req.socket));
   record.method = req.method;
   let url: URL;

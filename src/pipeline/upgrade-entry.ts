@@ -14,6 +14,7 @@ import { writeRawError } from './respond.js';
 import { runPipeline } from './run.js';
 import { runTunnel } from './run-tunnel.js';
 import { upgradeExchange } from './upgrade-exchange.js';
+import { refuseHead, requestHeadError } from './request-line.js';
 
 /**
  * Upgrade over plain HTTP (ws:// through the proxy as GET http://host/ with Upgrade): target
@@ -22,6 +23,8 @@ import { upgradeExchange } from './upgrade-exchange.js';
  * the client unchanged.
  */
 export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const refused = requestHeadError(req);
+  if (refused) return refuseHead(ctx, req, socket, refused);
   const record = newRecord(ctx.instance, 'upgrade', clientAddress(req.socket));
   record.method = req.method;
   const detachEarlyErrors = watchEarlyErrors(socket, record);

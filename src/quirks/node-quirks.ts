@@ -5,8 +5,9 @@
  * test/unit/quirks/ that fails on the first Node version where the quirk stops holding, so it
  * is removed then rather than left to rot. Nothing else in src/ touches these internals.
  */
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 
 /**
@@ -42,4 +43,29 @@ export function underlyingSocket(socket: TLSSocket): Socket | undefined {
  */
 export function markServerHandshakeDone(socket: TLSSocket): void {
   (socket as TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
+}
+
+/**
+ * llhttp (Node 20 and 24, strict mode) takes a request line that stops after the target for
+ * HTTP/0.9 and hands it on as a request with httpVersionMajor 0: "GET /", "CONNECT host:443",
+ * and a bare LF inside a CONNECT target, which ends the line early and leaves the rest to be
+ * read as a header field ("CONNECT a\nb:443 HTTP/1.1" is a CONNECT to "a" with a header "b").
+ * It also accepts "HTTP/2.0" in an HTTP/1 request line. Node has no option to refuse either,
+ * so every entry asks this before it reads anything else of the request; a proxy port speaks
+ * HTTP/1.0 and HTTP/1.1 only (RFC 9112 section 2.3; HTTP/2 starts with its preface).
+ */
+export function isHttp1Request(req: IncomingMessage): boolean {
+  return req.httpVersionMajor === 1;
+}
+
+/**
+ * Node's HTTP server emits 'request' as soon as a head is complete and parses on: a parse error
+ * after it (a Transfer-Encoding that does not end in chunked, RFC 9112 section 6.3, which
+ * llhttp on Node 20 and 24 checks only after emitting the request; a bad chunk; junk
+ * pipelined behind a request) arrives as 'clientError' while that request's response is still
+ * owed or under way. Node's own clientError default looks at the socket's response (the
+ * undocumented `_httpMessage`) so as not to write into it; the proxy's handler does the same.
+ */
+export function inFlightResponse(socket: Duplex): ServerResponse | undefined {
+  return (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
 }
