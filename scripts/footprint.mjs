@@ -116,7 +116,7 @@ async function tunnel(p, inspectCa) {
   const port = p.mode === 'inspect' ? ports.tls : ports.plain;
   s.write(`CONNECT localhost:${port} HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`);
   const { head } = await readHead(s);
-  if (!head.startsWith('HTTP/1.1 200')) throw new Error(`${p.mode}: CONNECT answered ${head.split('\r\n')[0]}`);
+  if (!head.startsWith('HTTP/1.1 200')) throw new Error(`${p.mode}: CONNECT answered ${head}`);
   if (p.mode !== 'inspect') return s;
   const t = tls.connect({ socket: s, servername: 'localhost', ca: inspectCa, ALPNProtocols: ['http/1.1'] });
   await new Promise((r, j) => t.once('secureConnect', r).once('error', j));
