@@ -17,18 +17,42 @@ const SLICE_MS = 8;
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** true/false, or the body that must be decoded before the filter can tell. */
+function tryMatch(flow: Flow, predicate: FilterPredicate, cache: BodyTextCache): boolean | BodyPending {
+  try {
+    return predicate(flowSubject(flow, cache));
+  } catch (err) {
+    if (err instanceof BodyPending) return err;
+    throw err;
+  }
+}
+
 /** Whether one flow matches; encoded bodies are decoded (off the loop) only when the filter gets to them. */
 export async function flowMatches(flow: Flow, predicate: FilterPredicate, cache: BodyTextCache, budget: DecodeBudget): Promise<boolean> {
-  const subject = flowSubject(flow, cache);
   // At most two bodies can be pending, so at most three tries.
   for (;;) {
-    try {
-      return predicate(subject);
-    } catch (err) {
-      if (!(err instanceof BodyPending)) throw err;
-      await loadBodyText(flow, err.which, cache, budget);
-    }
+    const r = tryMatch(flow, predicate, cache);
+    if (typeof r === 'boolean') return r;
+    await loadBodyText(flow, r.which, cache, budget);
   }
+}
+
+/** Bodies decoded at once: zlib's thread pool has 4 threads, and each decode may hold 16 MiB. */
+const DECODE_CONCURRENCY = 4;
+/** Flows looked at between two checks of the clock (and two rounds of parallel decoding). */
+const CHUNK = 64;
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /** The flows (in the order given) that match, and how many matched in all. */
@@ -38,16 +62,30 @@ export async function selectFlows(flows: Flow[], predicate: FilterPredicate, opt
   const out: Flow[] = [];
   let matched = 0;
   let sliceStart = performance.now();
-  for (let i = 0; i < flows.length; i++) {
+  for (let start = 0; start < flows.length; start += CHUNK) {
     if (performance.now() - sliceStart > SLICE_MS) {
       await yieldToLoop();
       sliceStart = performance.now();
     }
-    const flow = flows[i]!;
-    if (await flowMatches(flow, predicate, opts.cache, budget)) {
+    const chunk = flows.slice(start, start + CHUNK);
+    // Synchronous unless a body must be decoded first: an await per flow would cost more than the match.
+    const results: boolean[] = [];
+    const pending: number[] = [];
+    chunk.forEach((flow, i) => {
+      const r = tryMatch(flow, predicate, opts.cache);
+      if (typeof r === 'boolean') results[i] = r;
+      else pending.push(i);
+    });
+    if (pending.length > 0) {
+      const decided = await mapLimit(pending, DECODE_CONCURRENCY, (i) => flowMatches(chunk[i]!, predicate, opts.cache, budget));
+      pending.forEach((i, k) => (results[i] = decided[k]!));
+      sliceStart = performance.now();
+    }
+    chunk.forEach((flow, i) => {
+      if (!results[i]) return;
       matched++;
       if (out.length < limit) out.push(flow);
-    }
+    });
   }
   return { flows: out, matched };
 }
