@@ -4,7 +4,7 @@ import type { FlowListQuery } from '../flows/flow-store.js';
 import { filterHelp } from '../flows/filter/help.js';
 import { compileFilter, usesBodies } from '../flows/filter/match.js';
 import { parseFilter } from '../flows/filter/parse.js';
-import { toHar } from '../flows/har.js';
+import { toHarOffLoop } from '../flows/har-off-loop.js';
 import { selectFlows } from '../flows/select-flows.js';
 import { streamEvents, type StreamFilter } from './events.js';
 import { flowSummary } from './flow-json.js';
@@ -80,7 +80,9 @@ export function listRoutes(opts: ListRoutesOptions): Route[] {
           const flows = filter ? (await selectFlows(oldestFirst, filter.predicate, { cache })).flows : oldestFirst;
           if (res.destroyed) return;
           const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-          sendJson(res, 200, toHar(flows, { name: 'egresskit', version }), { 'content-disposition': `attachment; filename="egresskit-${stamp}.har"` });
+          const har = await toHarOffLoop(flows, { name: 'egresskit', version });
+          if (res.destroyed) return;
+          sendJson(res, 200, har, { 'content-disposition': `attachment; filename="egresskit-${stamp}.har"` });
         },
       },
     },
