@@ -10,6 +10,8 @@ export interface SelectOptions {
   limit?: number;
   /** Decoded bytes this selection may produce (the HAR export's per-export limit by default). */
   budget?: DecodeBudget;
+  /** Checked between chunks: a client that went away stops the work (what was found so far is returned). */
+  cancelled?: () => boolean;
 }
 
 /** Work done between two returns to the event loop, so a big filter never stalls the proxy. */
@@ -63,6 +65,7 @@ export async function selectFlows(flows: Flow[], predicate: FilterPredicate, opt
   let matched = 0;
   let sliceStart = performance.now();
   for (let start = 0; start < flows.length; start += CHUNK) {
+    if (opts.cancelled?.()) break;
     if (performance.now() - sliceStart > SLICE_MS) {
       await yieldToLoop();
       sliceStart = performance.now();

@@ -60,7 +60,7 @@ export function listRoutes(opts: ListRoutesOptions): Route[] {
           const filter = filterOf(res, url);
           if (filter === undefined) return;
           const candidates = store.list(query);
-          const { flows, matched } = filter ? await selectFlows(candidates, filter.predicate, { cache, limit }) : { flows: candidates.slice(0, limit), matched: candidates.length };
+          const { flows, matched } = filter ? await selectFlows(candidates, filter.predicate, { cache, limit, cancelled: () => res.destroyed }) : { flows: candidates.slice(0, limit), matched: candidates.length };
           if (res.destroyed) return;
           sendJson(res, 200, { flows: flows.map(flowSummary), total: store.size, matched });
         },
@@ -77,7 +77,7 @@ export function listRoutes(opts: ListRoutesOptions): Route[] {
           const filter = filterOf(res, url);
           if (filter === undefined) return;
           const oldestFirst = store.list().reverse();
-          const flows = filter ? (await selectFlows(oldestFirst, filter.predicate, { cache })).flows : oldestFirst;
+          const flows = filter ? (await selectFlows(oldestFirst, filter.predicate, { cache, cancelled: () => res.destroyed })).flows : oldestFirst;
           if (res.destroyed) return;
           const stamp = new Date().toISOString().replace(/[:.]/g, '-');
           const har = await toHarOffLoop(flows, { name: 'egresskit', version });

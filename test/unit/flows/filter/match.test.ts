@@ -155,4 +155,16 @@ describe('body decoding bounds', () => {
     assert.deepEqual(await ids('~bs needle & ~d nope', [f], cache), [f.id]);
     assert.equal(decodes, 1);
   });
+
+  test('a selection stops when its client has gone (cancelled), with what it found so far', async () => {
+    const flows = Array.from({ length: 500 }, () => makeFlow({ host: 'x.example' }));
+    let checks = 0;
+    const parsed = parseFilter('~d x.example');
+    assert.ok(parsed.ok);
+    const r = await selectFlows(flows, compileFilter(parsed.ast), {
+      cache: new BodyTextCache(),
+      cancelled: () => ++checks > 2,
+    });
+    assert.equal(r.flows.length, 128, 'two chunks of 64 were looked at');
+  });
 });
