@@ -60,12 +60,14 @@ export function streamEvents(store: FlowSource, res: ServerResponse, opts: Event
       sent.clear();
       return send({ type: 'clear' });
     }
-    if (!flow) return send({ type: ev.type });
     if (ev.type !== 'add' && ev.type !== 'update') {
       // 'delete' (one flow removed from the store), and any later kind: the client drops the row.
-      if (filter === null || sent.delete(flow.id)) send({ type: ev.type, id: flow.id });
+      const id = flow?.id ?? (ev as { id?: string }).id;
+      if (id === undefined) return send({ type: ev.type });
+      if (filter === null || sent.delete(id)) send({ type: ev.type, id });
       return;
     }
+    if (!flow) return;
     if (matches) {
       const type = filter === null || sent.has(flow.id) ? ev.type : 'add';
       sent.add(flow.id);

@@ -128,18 +128,21 @@ describe('filters on the UI API', () => {
     const ac = new AbortController();
     const res = await fetch(`${base}/api/events?filter=${encodeURIComponent('~d stream.example & ~c 2xx')}`, { signal: ac.signal });
     assert.equal(res.status, 200);
-    const seen = readEvents(res, (evs) => evs.some((e) => e.type === 'evict'));
     const other = makeFlow({ host: 'elsewhere.example', status: 200 });
     const match = makeFlow({ host: 'stream.example', status: 200 });
+    // The last event the test waits for, so that a missing evict fails instead of hanging.
+    const last = makeFlow({ host: 'stream.example', status: 204 });
+    const seen = readEvents(res, (evs) => evs.some((e) => (e.flow as { id?: string } | undefined)?.id === last.id));
     store.add(other);
     store.add(match);
     match.response!.status = 500;
     store.update(match);
+    store.add(last);
     const events = await seen;
     ac.abort();
     assert.deepEqual(
       events.map((e) => [e.type, (e.flow as { id?: string } | undefined)?.id ?? e.id]),
-      [['add', match.id], ['evict', match.id]],
+      [['add', match.id], ['evict', match.id], ['add', last.id]],
     );
   });
 
@@ -181,6 +184,34 @@ describe('a filter over 10,000 flows', () => {
       assert.equal(header[1], 200);
       assert.equal(cold[1], 10_000);
       assert.equal(none[1], 0);
+    } finally {
+      await close(server);
+    }
+  });
+});
+
+describe('api/events forwards one-flow deletions', () => {
+  test('{type: delete, id}: to every stream without a filter, to a filtered one only if it had the flow', async () => {
+    const store = new FlowStore();
+    const server = createUiServer({ store, caCertPem: 'x', version: 't' });
+    const base = await listen(server);
+    try {
+      const a = makeFlow({ host: 'keep.example' });
+      const b = makeFlow({ host: 'other.example' });
+      const ac = new AbortController();
+      const all = await fetch(`${base}/api/events`, { signal: ac.signal });
+      const some = await fetch(`${base}/api/events?filter=${encodeURIComponent('~d keep')}`, { signal: ac.signal });
+      const allEvents = readEvents(all, (evs) => evs.filter((e) => e.type === 'delete').length === 2);
+      const someEvents = readEvents(some, (evs) => evs.some((e) => e.type === 'delete'));
+      store.add(a);
+      store.add(b);
+      // What FlowStore.delete(id) emits (added with the detail routes); sent here by hand.
+      store.emit('flow', { type: 'delete', flow: b });
+      store.emit('flow', { type: 'delete', flow: a });
+      const [x, y] = await Promise.all([allEvents, someEvents]);
+      ac.abort();
+      assert.deepEqual(x.filter((e) => e.type === 'delete').map((e) => e.id), [b.id, a.id]);
+      assert.deepEqual(y.map((e) => [e.type, (e.flow as { id?: string } | undefined)?.id ?? e.id]), [['add', a.id], ['delete', a.id]]);
     } finally {
       await close(server);
     }
