@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { K8sError } from '../k8s/errors.js';
 import { isRenderMode, RENDER_MODES } from '../k8s/modes.js';
 import { DEFAULT_CA_CONFIGMAP } from '../k8s/names.js';
-import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, DEFAULT_REPLICAS, defaultReplicas, parseReplicas, type IssuerKind } from '../k8s/options.js';
+import { DEFAULT_IMAGE, DEFAULT_INGRESS_CONTROLLER_NAMESPACE, DEFAULT_NAMESPACE, DEFAULT_REPLICAS, defaultReplicas, parseReplicas, parseUiIngress, type IssuerKind, type UiIngressOptions } from '../k8s/options.js';
 import { UsageError } from './usage-error.js';
 
 // The k8s modules (schema validators, the yaml editor, x509) load only when a k8s command runs,
@@ -61,6 +61,24 @@ interface RenderFlags {
   createNamespace?: boolean;
   workloadNamespace?: string;
   flowsDbSize?: string;
+  uiIngress?: string;
+  uiIngressClass?: string;
+  uiIngressTls?: string;
+  uiIngressControllerNamespace?: string;
+}
+
+function uiIngressOf(flags: RenderFlags): UiIngressOptions | undefined {
+  const extras = (['uiIngressClass', 'uiIngressTls', 'uiIngressControllerNamespace'] as const).filter((k) => flags[k] !== undefined);
+  if (flags.uiIngress === undefined) {
+    if (extras.length > 0) throw new UsageError(`--${extras[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --ui-ingress HOST[/PATH]: add it, or drop the flag`);
+    return undefined;
+  }
+  return {
+    ...parseUiIngress(flags.uiIngress),
+    className: flags.uiIngressClass,
+    tlsSecret: flags.uiIngressTls,
+    controllerNamespace: flags.uiIngressControllerNamespace ?? DEFAULT_INGRESS_CONTROLLER_NAMESPACE,
+  };
 }
 
 export function registerK8sCommands(program: Command, io: K8sCommandIO = {}): void {
@@ -83,6 +101,10 @@ export function registerK8sCommands(program: Command, io: K8sCommandIO = {}): vo
     .option('--create-namespace', 'also render the Namespace')
     .option('--workload-namespace <ns>', 'namespace for the example workload NetworkPolicy (default: none; kubectl apply -n decides)')
     .option('--flows-db-size <size>', 'inspect: keep flows across restarts in a PersistentVolumeClaim of this size, e.g. 1Gi (sets inspect.flowsDb)')
+    .option('--ui-ingress <host[/path]>', 'inspect: an Ingress for the UI at this host and path, e.g. egress.example.com/egress (sets inspect.uiBasePath and uiAllowedHosts)')
+    .option('--ui-ingress-class <name>', 'with --ui-ingress: the IngressClass (default: the cluster default)')
+    .option('--ui-ingress-tls <secret>', 'with --ui-ingress: a kubernetes.io/tls Secret for the host')
+    .option('--ui-ingress-controller-namespace <ns>', `with --ui-ingress: the ingress controller's namespace, let through the NetworkPolicy to the UI port (default: ${DEFAULT_INGRESS_CONTROLLER_NAMESPACE})`)
     .action(async (mode: string, flags: RenderFlags) => {
       if (!isRenderMode(mode)) {
         throw new UsageError(`unknown mode '${mode}': use egresskit k8s render ${RENDER_MODES.join(', egresskit k8s render ')}`);
@@ -108,6 +130,7 @@ export function registerK8sCommands(program: Command, io: K8sCommandIO = {}): vo
           createNamespace: flags.createNamespace,
           workloadNamespace: flags.workloadNamespace,
           flowsDbSize: flags.flowsDbSize,
+          uiIngress: uiIngressOf(flags),
         }),
       );
       write(yaml);

@@ -56,6 +56,9 @@ export interface ProxyFlags {
   // inspect (and mtls --inspect)
   inspect?: boolean;
   ui?: string;
+  uiTokenFile?: string;
+  uiAllowedHosts?: string[];
+  uiBasePath?: string;
   caDir?: string;
   caCert?: string;
   caKey?: string;
@@ -123,6 +126,9 @@ export function addTlsFlags(cmd: Command): Command {
 export function addInspectFlags(cmd: Command): Command {
   return cmd
     .option('--ui <host:port|off>', 'flows UI and API address; not loopback means a token in <ca-dir>/ui-token (inspect.ui) [default: 0.0.0.0:8081]')
+    .option('--ui-token-file <file>', 'read the UI token from this file, e.g. a mounted Secret; EGRESSKIT_UI_TOKEN wins over it (inspect.uiTokenFile) [default: <ca-dir>/ui-token, made once]')
+    .option('--ui-allowed-hosts <names>', 'host names the UI answers besides IPs and localhost, e.g. egress.example.com,.corp.example; repeatable (inspect.uiAllowedHosts)', collect)
+    .option('--ui-base-path <path>', 'serve the UI under this path prefix, e.g. /egress/ behind an ingress (inspect.uiBasePath) [default: /]')
     .option('--ca-dir <dir>', 'where the interception CA (ca.crt, ca.key) is created once and reused (inspect.caDir) [default: ~/.egresskit]')
     .option('--ca-cert <file>', 'use this CA certificate instead, e.g. from a Secret; needs --ca-key (inspect.caCert)')
     .option('--ca-key <file>', 'the private key of --ca-cert (inspect.caKey)')
@@ -138,6 +144,9 @@ export function addInspectFlags(cmd: Command): Command {
 /** Inspect's own flags, for the usage check of mtls without --inspect. */
 const INSPECT_FLAGS: ReadonlyArray<[keyof ProxyFlags, string]> = [
   ['ui', '--ui'],
+  ['uiTokenFile', '--ui-token-file'],
+  ['uiAllowedHosts', '--ui-allowed-hosts'],
+  ['uiBasePath', '--ui-base-path'],
   ['caDir', '--ca-dir'],
   ['caCert', '--ca-cert'],
   ['caKey', '--ca-key'],
@@ -188,6 +197,9 @@ export function rawConfigFromFlags(mode: Mode, flags: ProxyFlags): Record<string
     intercepts
       ? {
           ui: flags.ui,
+          uiTokenFile: flags.uiTokenFile,
+          uiAllowedHosts: flags.uiAllowedHosts,
+          uiBasePath: flags.uiBasePath,
           caDir: flags.caDir,
           caCert: flags.caCert,
           caKey: flags.caKey,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { parseHostPort } from './host-port.js';
 import { compileHostPattern, PatternError } from '../policy/patterns.js';
+import { normaliseBasePath } from './ui-base-path.js';
 
 const Duration = z
   .union([z.number(), z.string()])
@@ -55,6 +56,22 @@ export const InspectSchema = z
   .strictObject({
     /** The UI and flow API; "off" disables it. Not on loopback means a token is required. */
     ui: z.union([HostPortText, z.literal('off')]).default('0.0.0.0:8081'),
+    /** A file holding the UI token (e.g. a mounted Secret); EGRESSKIT_UI_TOKEN wins over it. */
+    uiTokenFile: z.string().min(1).optional(),
+    /** Host names the UI answers besides IP addresses, localhost and its bind name (DNS-rebinding guard). */
+    uiAllowedHosts: z.array(z.string().regex(/^(\*\.|\.)?[A-Za-z0-9.-]+$/, 'expected a host name, .example.com or *.example.com')).default([]),
+    /** The path prefix the UI answers under, e.g. /egress/ behind an ingress. */
+    uiBasePath: z
+      .string()
+      .default('/')
+      .transform((value, ctx) => {
+        const base = normaliseBasePath(value);
+        if (base === undefined) {
+          ctx.addIssue({ code: 'custom', message: `"${value}" is not a path prefix: use letters, digits and - . _ ~ between slashes, e.g. /egress/` });
+          return z.NEVER;
+        }
+        return base;
+      }),
     /** Where the CA (ca.crt, ca.key) is created once and reused, and the UI token is written. */
     caDir: z.string().min(1).default('~/.egresskit'),
     /** A given CA instead (e.g. a mounted Secret); both or neither. */

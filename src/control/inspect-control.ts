@@ -1,5 +1,6 @@
 import { VERSION } from '../version.js';
 import type { Server } from 'node:http';
+import { isIP } from 'node:net';
 import { parseHostPort } from '../config/host-port.js';
 import type { Config, InspectConfig } from '../config/schema.js';
 import type { CaptureHook } from '../model/exchange.js';
@@ -12,7 +13,7 @@ import type { ProxyRecord } from '../model/record.js';
 import { FlowDb } from '../flows/flow-db.js';
 import { FlowStore } from '../flows/flow-store.js';
 import type { InterceptionCA } from '../inspect/interception.js';
-import { isLoopbackHost, writeUiToken } from '../ui/ui-access.js';
+import { isLoopbackHost, resolveUiToken, UI_TOKEN_ENV, type UiToken } from '../ui/ui-access.js';
 
 export interface InspectRuntime {
   store: FlowStore;
@@ -44,12 +45,24 @@ export async function prepareInspect(config: Config, instance: string): Promise<
   let token: string | undefined;
   if (cfg.ui !== 'off') {
     const at = parseHostPort(cfg.ui)!;
-    if (!isLoopbackHost(at.host)) {
-      const written = await writeUiToken(expandHome(cfg.caDir));
-      token = written.token;
-      detail.ui_token_file = written.file;
+    const resolved = await resolveUiToken({ bindHost: at.host, caDir: expandHome(cfg.caDir), tokenFile: cfg.uiTokenFile && expandHome(cfg.uiTokenFile) });
+    token = resolved?.token;
+    if (resolved) {
+      detail.ui_token_source = resolved.source;
+      if (resolved.file) detail.ui_token_file = resolved.file;
     }
-    ui = { server: createUiServer({ store, caCertPem: ca.certPem, version: VERSION, token }), host: at.host, port: at.port };
+    if (cfg.uiBasePath !== '/') detail.ui_base_path = cfg.uiBasePath;
+    const server = createUiServer({
+      store,
+      caCertPem: ca.certPem,
+      version: VERSION,
+      token,
+      tokenHint: resolved && tokenHint(resolved),
+      basePath: cfg.uiBasePath,
+      // A UI bound to a name (not an address, not a wildcard) answers to that name.
+      allowedHosts: [...cfg.uiAllowedHosts, ...(isIP(at.host) === 0 && !isLoopbackHost(at.host) ? [at.host] : [])],
+    });
+    ui = { server, host: at.host, port: at.port };
   }
   const warnings: string[] = [];
   if (cfg.insecureUpstream) {
@@ -73,6 +86,11 @@ export async function prepareInspect(config: Config, instance: string): Promise<
       await db?.close();
     },
   };
+}
+
+function tokenHint(t: UiToken): string {
+  if (t.source === 'env') return `the ${UI_TOKEN_ENV} the proxy was started with`;
+  return `in ${t.file} on the proxy's host (in Kubernetes: kubectl exec deploy/egresskit-inspect -- cat ${t.file})`;
 }
 
 async function openFlowDb(path: string, store: FlowStore, instance: string, detail: Record<string, unknown>, warnings: string[]): Promise<FlowDb> {

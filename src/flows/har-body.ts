@@ -4,11 +4,13 @@ import type { HarContent, HarPostData } from './har-types.js';
 
 // Decoding Content-Encoding can multiply a body a thousandfold (a gzip bomb from a hostile
 // upstream): each body and each export get a ceiling, past which bodies are exported as sent.
-const MAX_DECODED_BODY = 16 * 1024 * 1024;
+export const MAX_DECODED_BODY = 16 * 1024 * 1024;
 export const MAX_DECODED_EXPORT = 256 * 1024 * 1024;
 
 export interface DecodeBudget {
   left: number;
+  /** Bodies already decoded off the event loop (har-off-loop.ts); the rest are decoded here. */
+  predecoded?: ReadonlyMap<CapturedBody, { bytes: Buffer } | { error: string }>;
 }
 
 export function truncationComment(body: CapturedBody): string {
@@ -25,6 +27,11 @@ function decode(body: CapturedBody, contentEncoding: string | undefined, budget:
     .map((c) => c.trim().toLowerCase())
     .filter((c) => c !== '' && c !== 'identity');
   if (codings.length === 0 || body.captured.length === 0) return undefined;
+  const ready = budget.predecoded?.get(body);
+  if (ready) {
+    if ('bytes' in ready) budget.left -= ready.bytes.length;
+    return ready;
+  }
   const limit = Math.min(MAX_DECODED_BODY, budget.left);
   if (limit <= 0) return { error: `this export already decoded ${MAX_DECODED_EXPORT} bytes` };
   // A truncated capture ends mid-stream: flush what decodes instead of failing on the end.

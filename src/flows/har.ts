@@ -6,8 +6,7 @@ import type { Har, HarCreator, HarEntry, HarNameValue, HarWebSocketMessage } fro
 export type * from './har-types.js';
 
 /** HAR 1.2 for the flows, in the order given (pass them oldest first). */
-export function toHar(flows: Flow[], creator: HarCreator = { name: 'egresskit', version: VERSION }): Har {
-  const budget: DecodeBudget = { left: MAX_DECODED_EXPORT };
+export function toHar(flows: Flow[], creator: HarCreator = { name: 'egresskit', version: VERSION }, budget: DecodeBudget = { left: MAX_DECODED_EXPORT }): Har {
   return { log: { version: '1.2', creator: { name: creator.name, version: creator.version }, entries: flows.map((f) => toEntry(f, budget)) } };
 }
 

@@ -1,3 +1,4 @@
+import { normaliseBasePath } from '../config/ui-base-path.js';
 import { K8sError } from './errors.js';
 import { MODE_PROFILES, type RenderMode } from './modes.js';
 
@@ -25,6 +26,35 @@ export interface RenderOptions {
   workloadNamespace?: string;
   /** inspect only: a PersistentVolumeClaim of this size (e.g. 1Gi) holds the flows database (inspect.flowsDb). */
   flowsDbSize?: string;
+  /** inspect only: an Ingress for the UI (sets inspect.uiBasePath and inspect.uiAllowedHosts to match). */
+  uiIngress?: UiIngressOptions;
+}
+
+export interface UiIngressOptions {
+  host: string;
+  /** Normalised base path: "/" or "/a/b/". */
+  path: string;
+  className?: string;
+  /** A kubernetes.io/tls Secret for host. */
+  tlsSecret?: string;
+  /** The namespace of the ingress controller, let through the NetworkPolicy to the UI port. */
+  controllerNamespace: string;
+}
+
+export const DEFAULT_INGRESS_CONTROLLER_NAMESPACE = 'ingress-nginx';
+
+/** `--ui-ingress HOST[/PATH]`, e.g. egress.example.com/egress. */
+export function parseUiIngress(value: string): { host: string; path: string } {
+  const slash = value.indexOf('/');
+  const host = (slash < 0 ? value : value.slice(0, slash)).toLowerCase();
+  const path = normaliseBasePath(slash < 0 ? '/' : value.slice(slash));
+  if (!SUBDOMAIN.test(host)) {
+    throw new K8sError(`--ui-ingress '${value}': '${host}' is not a host name; use HOST[/PATH], e.g. --ui-ingress egress.example.com/egress`);
+  }
+  if (path === undefined) {
+    throw new K8sError(`--ui-ingress '${value}': the path is not a prefix an Ingress can route; use letters, digits and - . _ ~ between slashes, e.g. /egress`);
+  }
+  return { host, path };
 }
 
 // Kept in step with package.json's version by a unit test.
@@ -85,6 +115,15 @@ export function checkRenderOptions(options: RenderOptions): void {
     throw new K8sError(`--cert-manager only applies to mtls (the ${options.mode} proxy has no certificates): drop --cert-manager, or render mtls`);
   }
   if (options.certManager?.issuer) checkObjectName(options.certManager.issuer.name, '--issuer');
+  if (options.uiIngress !== undefined) {
+    if (options.mode !== 'inspect') {
+      throw new K8sError(`--ui-ingress only applies to inspect (the ${options.mode} proxy has no UI): drop --ui-ingress, or render inspect`);
+    }
+    parseUiIngress(`${options.uiIngress.host}${options.uiIngress.path}`);
+    if (options.uiIngress.className !== undefined) checkObjectName(options.uiIngress.className, '--ui-ingress-class');
+    if (options.uiIngress.tlsSecret !== undefined) checkObjectName(options.uiIngress.tlsSecret, '--ui-ingress-tls');
+    checkNamespace(options.uiIngress.controllerNamespace, '--ui-ingress-controller-namespace');
+  }
   if (options.flowsDbSize !== undefined) {
     if (options.mode !== 'inspect') {
       throw new K8sError(`--flows-db-size only applies to inspect (the ${options.mode} proxy keeps no flows): drop --flows-db-size, or render inspect`);

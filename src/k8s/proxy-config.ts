@@ -41,7 +41,12 @@ function podPort(text: string, field: string, source: string, defaultPort: numbe
  * over it (mode, addresses, the mounted TLS directory), validated by the same parseConfig the
  * proxy runs, so a rendered ConfigMap never fails at startup.
  */
-export function buildProxyConfig(mode: RenderMode, raw: unknown = {}, source = 'the config file', volumes: { flowsDb?: boolean } = {}): ProxyConfig {
+export function buildProxyConfig(
+  mode: RenderMode,
+  raw: unknown = {},
+  source = 'the config file',
+  volumes: { flowsDb?: boolean; uiIngress?: { host: string; path: string } } = {},
+): ProxyConfig {
   if (raw === null || raw === undefined) raw = {};
   if (!isMapping(raw)) throw new K8sError(`${source}: the config file must be a YAML mapping (key: value)`);
   if (raw.mode !== undefined && raw.mode !== mode) {
@@ -81,7 +86,7 @@ export function buildProxyConfig(mode: RenderMode, raw: unknown = {}, source = '
     mode,
     ...(mode === 'mtls' ? { tls: { dir: TLS_DIR } } : {}),
     ...(mode === 'inspect'
-      ? { inspect: { caCert: INSPECT_CA_CERT, caKey: INSPECT_CA_KEY, caDir: INSPECT_STATE_DIR, ...(volumes.flowsDb ? { flowsDb: INSPECT_FLOWS_DB } : {}) } }
+      ? { inspect: { caCert: INSPECT_CA_CERT, caKey: INSPECT_CA_KEY, caDir: INSPECT_STATE_DIR, ...(volumes.flowsDb ? { flowsDb: INSPECT_FLOWS_DB } : {}), ...uiIngressOverlay(raw, volumes.uiIngress) } }
       : {}),
   };
   let config: Config;
@@ -106,6 +111,14 @@ export function buildProxyConfig(mode: RenderMode, raw: unknown = {}, source = '
   }
   const yaml = stringify(readable(config), { lineWidth: 0 });
   return { config, yaml, sha256: createHash('sha256').update(yaml).digest('hex'), proxyPort, adminPort, ...(uiPort === undefined ? {} : { uiPort }) };
+}
+
+/** The UI behind an Ingress answers under its path and to its host name (the DNS-rebinding guard). */
+function uiIngressOverlay(raw: Record<string, unknown>, ingress: { host: string; path: string } | undefined): Record<string, unknown> {
+  if (!ingress) return {};
+  const inspect = isMapping(raw.inspect) ? raw.inspect : {};
+  const hosts = Array.isArray(inspect.uiAllowedHosts) ? (inspect.uiAllowedHosts as unknown[]) : [];
+  return { uiBasePath: ingress.path, uiAllowedHosts: [...hosts.filter((h) => h !== ingress.host), ingress.host] };
 }
 
 /** The parsed config with durations written the way people write them (30s, not 30000). */

@@ -7,6 +7,7 @@ import { renderContext } from './render/context.js';
 import { renderDeployment } from './render/deployment.js';
 import { renderDisruptionBudget } from './render/disruption-budget.js';
 import { renderNamespace } from './render/namespace.js';
+import { renderUiIngress } from './render/ingress.js';
 import { renderFlowsClaim } from './render/persistent-volume-claim.js';
 import { renderProxyNetworkPolicy } from './render/network-policy.js';
 import { renderServiceAccount } from './render/service-account.js';
@@ -23,6 +24,7 @@ export type ManifestFile =
   | 'persistent-volume-claim.yaml'
   | 'deployment.yaml'
   | 'service.yaml'
+  | 'ingress.yaml'
   | 'pod-disruption-budget.yaml'
   | 'horizontal-pod-autoscaler.yaml'
   | 'network-policy.yaml'
@@ -39,7 +41,7 @@ export interface RenderedObject {
  */
 export function renderObjects(options: RenderOptions): RenderedObject[] {
   checkRenderOptions(options);
-  const ctx = renderContext(options, buildProxyConfig(options.mode, options.config, options.configSource, { flowsDb: options.flowsDbSize !== undefined }));
+  const ctx = renderContext(options, buildProxyConfig(options.mode, options.config, options.configSource, { flowsDb: options.flowsDbSize !== undefined, uiIngress: options.uiIngress }));
   const out: RenderedObject[] = [];
   const add = (file: ManifestFile, ...objects: K8sObject[]) => out.push(...objects.map((object) => ({ file, object })));
 
@@ -50,6 +52,7 @@ export function renderObjects(options: RenderOptions): RenderedObject[] {
   if (options.flowsDbSize !== undefined) add('persistent-volume-claim.yaml', renderFlowsClaim(ctx, options.flowsDbSize));
   add('deployment.yaml', renderDeployment(ctx));
   add('service.yaml', renderService(ctx));
+  if (options.uiIngress) add('ingress.yaml', renderUiIngress(ctx, options.uiIngress));
   // One Pod cannot stay up through a drain; a PDB of minAvailable: 1 would only block the drain.
   if (!ctx.profile.singleReplica) add('pod-disruption-budget.yaml', renderDisruptionBudget(ctx));
   if (ctx.profile.autoscale) add('horizontal-pod-autoscaler.yaml', renderAutoscaler(ctx));

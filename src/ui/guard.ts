@@ -9,14 +9,11 @@ export function tokenMatches(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-/** The token from `Authorization: Bearer` or `?token=`, if any. */
-export function requestToken(req: IncomingMessage, url: URL): string | undefined {
+/** The token from `Authorization: Bearer`, if any. */
+export function bearerToken(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
-  if (auth) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    if (m) return m[1];
-  }
-  return url.searchParams.get('token') ?? undefined;
+  const m = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
+  return m?.[1];
 }
 
 /** Host header without the port, brackets removed from IPv6 literals. */
@@ -30,14 +27,41 @@ export function hostName(hostHeader: string): string {
   return colon >= 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h;
 }
 
+/** What a Host header may name besides IP literals and localhost (the bind name, --ui-allowed-hosts). */
+export interface HostAllowlist {
+  /** Exact names ("egress.example.com") or suffixes (".example.com" or "*.example.com"), any case. */
+  names: readonly string[];
+}
+
+function normaliseName(name: string): string {
+  return name.trim().toLowerCase().replace(/\.$/, '');
+}
+
 /**
  * DNS-rebinding guard: a page on evil.example that rebinds its name to 127.0.0.1 still sends
- * `Host: evil.example`. Without a token only IP literals and localhost are answered.
+ * `Host: evil.example`. Answered: IP literals (no name to rebind), localhost, and the names the
+ * operator listed.
  */
-export function hostAllowed(hostHeader: string | undefined): boolean {
+export function hostAllowed(hostHeader: string | undefined, allow: HostAllowlist = { names: [] }): boolean {
   if (!hostHeader) return false;
-  const name = hostName(hostHeader).replace(/\.$/, '');
-  return name === 'localhost' || isIP(name) !== 0;
+  const name = normaliseName(hostName(hostHeader));
+  if (name === 'localhost' || isIP(name) !== 0) return true;
+  return allow.names.some((entry) => {
+    const e = normaliseName(entry);
+    if (e.startsWith('*.')) return name.endsWith(e.slice(1));
+    if (e.startsWith('.')) return name.endsWith(e);
+    return name === e;
+  });
+}
+
+/** `Cookie` header value of one cookie, if sent. */
+export function cookieValue(cookieHeader: string | undefined, name: string): string | undefined {
+  if (!cookieHeader) return undefined;
+  for (const part of cookieHeader.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
 }
 
 /** A browser's Origin, when sent, must be this server (cross-site writes are refused). */

@@ -1,37 +1,31 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { FlowListQuery } from '../flows/flow-store.js';
+import { createServer, type Server } from 'node:http';
+import { normaliseBasePath } from '../config/ui-base-path.js';
 import type { FlowSource } from './flow-source.js';
-import { toHar } from '../flows/har.js';
-import { streamEvents } from './events.js';
+import { admit } from './access.js';
 import { flowDetail, flowSummary } from './flow-json.js';
-import { hostAllowed, originAllowed, requestToken, tokenMatches } from './guard.js';
+import { send, sendJson, sendText } from './http-reply.js';
+import { listRoutes } from './list-routes.js';
 import { contentSecurityPolicy, renderPage } from './page.js';
+import { dispatch, type Handler, type Route } from './routes.js';
 
 export interface UiServerOptions {
   store: FlowSource;
   caCertPem: string;
   version: string;
-  /** When set, every request needs `Authorization: Bearer <token>` or `?token=<token>`. */
+  /** When set, every request needs it: `Authorization: Bearer`, the cookie a `?token=` visit sets, or `?token=` on the API. */
   token?: string;
+  /** Where the token can be read, for the 401 page (e.g. "in /data/ui-token"); never the token. */
+  tokenHint?: string;
+  /** Host names answered besides IP literals and localhost (the bind name, --ui-allowed-hosts). */
+  allowedHosts?: string[];
+  /** Path prefix, e.g. "/egress/" behind an ingress; default "/". */
+  basePath?: string;
   /** Concurrent /api/events clients; more get 503. */
   maxEventClients?: number;
   heartbeatMs?: number;
-  /** Upper bound for ?limit= on /api/flows and the rows rendered at /. */
+  /** Upper bound (and default) for ?limit= on api/flows: high enough to list a whole store at once. */
   maxListLimit?: number;
-}
-
-const BASE_HEADERS: OutgoingHttpHeaders = {
-  'cache-control': 'no-store',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-};
-
-type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, param?: string) => void;
-interface Route {
-  pattern: RegExp;
-  methods: Partial<Record<'GET' | 'DELETE', Handler>>;
 }
 
 /**
@@ -41,25 +35,17 @@ interface Route {
 export function createUiServer(opts: UiServerOptions): Server {
   const { store, caCertPem, version, token } = opts;
   if (token !== undefined && token.length === 0) throw new Error('inspect UI token is empty: pass a non-empty token or none');
-  const maxEventClients = opts.maxEventClients ?? 20;
-  const heartbeatMs = opts.heartbeatMs ?? 15_000;
-  const maxListLimit = opts.maxListLimit ?? 1000;
-  let eventClients = 0;
+  const basePath = normaliseBasePath(opts.basePath ?? '/');
+  if (basePath === undefined) throw new Error(`inspect UI base path ${JSON.stringify(opts.basePath)} is not a path prefix such as /egress/`);
+  const maxListLimit = opts.maxListLimit ?? 100_000;
+  const access = { token, tokenHint: opts.tokenHint, basePath, allowedHosts: { names: opts.allowedHosts ?? [] } };
 
-  const send = (res: ServerResponse, status: number, body: string | Buffer, headers: OutgoingHttpHeaders = {}): void => {
-    res.writeHead(status, { ...BASE_HEADERS, 'content-length': Buffer.byteLength(body), ...headers });
-    res.end(body);
-  };
-  const text = (res: ServerResponse, status: number, msg: string, headers: OutgoingHttpHeaders = {}): void =>
-    send(res, status, `${msg}\n`, { 'content-type': 'text/plain; charset=utf-8', ...headers });
-  const json = (res: ServerResponse, status: number, value: unknown, headers: OutgoingHttpHeaders = {}): void =>
-    send(res, status, JSON.stringify(value), { 'content-type': 'application/json; charset=utf-8', ...headers });
-  const noFlow = (res: ServerResponse, id: string): void =>
-    json(res, 404, { error: `no flow ${id}: it was never captured, was evicted to keep the store within its limits, or was cleared` });
+  const noFlow = (res: Parameters<Handler>[1], id: string): void =>
+    sendJson(res, 404, { error: `no flow ${id}: it was never captured, was evicted to keep the store within its limits, or was cleared` });
 
   const page: Handler = (_req, res) => {
     const nonce = randomBytes(16).toString('base64');
-    const flows = store.list({ limit: maxListLimit }).map(flowSummary);
+    const flows = store.list({ limit: 1000 }).map(flowSummary);
     send(res, 200, renderPage(flows, version, nonce), {
       'content-type': 'text/html; charset=utf-8',
       'content-security-policy': contentSecurityPolicy(nonce),
@@ -72,25 +58,10 @@ export function createUiServer(opts: UiServerOptions): Server {
       'content-disposition': 'attachment; filename="egresskit-ca.crt"',
     });
 
-  const listFlows: Handler = (_req, res, url) => {
-    const p = url.searchParams;
-    const query: FlowListQuery = { limit: maxListLimit };
-    for (const key of ['host', 'method', 'status', 'search', 'sinceId'] as const) {
-      const v = p.get(key);
-      if (v !== null && v !== '') query[key] = v;
-    }
-    const limit = p.get('limit');
-    if (limit !== null && limit !== '') {
-      if (!/^\d+$/.test(limit)) return json(res, 400, { error: `limit must be a non-negative integer, got ${JSON.stringify(limit)}` });
-      query.limit = Math.min(Number(limit), maxListLimit);
-    }
-    json(res, 200, { flows: store.list(query).map(flowSummary), total: store.size });
-  };
-
   const oneFlow: Handler = (_req, res, _url, id = '') => {
     const flow = store.get(id);
     if (!flow) return noFlow(res, id);
-    json(res, 200, flowDetail(flow));
+    sendJson(res, 200, flowDetail(flow));
   };
 
   const body =
@@ -99,7 +70,7 @@ export function createUiServer(opts: UiServerOptions): Server {
       const flow = store.get(id);
       if (!flow) return noFlow(res, id);
       const b = which === 'request' ? flow.request.body : flow.response?.body;
-      if (!b) return json(res, 404, { error: `flow ${id} has no response${flow.error ? ` (${flow.error.code})` : ' yet'}` });
+      if (!b) return sendJson(res, 404, { error: `flow ${id} has no response${flow.error ? ` (${flow.error.code})` : ' yet'}` });
       // Never with the captured content-type: an HTML body served from this origin would run.
       send(res, 200, b.captured, {
         'content-type': 'application/octet-stream',
@@ -110,69 +81,25 @@ export function createUiServer(opts: UiServerOptions): Server {
       });
     };
 
-  const clear: Handler = (_req, res) => {
-    store.clear();
-    res.writeHead(204, BASE_HEADERS).end();
-  };
-
-  const har: Handler = (_req, res) => {
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    json(res, 200, toHar(store.list().reverse(), { name: 'egresskit', version }), {
-      'content-disposition': `attachment; filename="egresskit-${stamp}.har"`,
-    });
-  };
-
-  const events: Handler = (req, res) => {
-    if (eventClients >= maxEventClients) {
-      return text(res, 503, `too many event streams open (${maxEventClients}); close another UI tab`, { 'retry-after': '5' });
-    }
-    if (req.method === 'HEAD') return send(res, 200, '', { 'content-type': 'text/event-stream; charset=utf-8' });
-    eventClients++;
-    streamEvents(store, res, { heartbeatMs, maxQueuedBytes: 1024 * 1024 }, () => eventClients--);
-  };
-
   const routes: Route[] = [
     { pattern: /^\/$/, methods: { GET: page } },
     { pattern: /^\/ca\.crt$/, methods: { GET: caCert } },
-    { pattern: /^\/api\/flows$/, methods: { GET: listFlows, DELETE: clear } },
-    { pattern: /^\/api\/flows\.har$/, methods: { GET: har } },
-    { pattern: /^\/api\/events$/, methods: { GET: events } },
+    ...listRoutes({ store, version, maxListLimit, maxEventClients: opts.maxEventClients ?? 20, heartbeatMs: opts.heartbeatMs ?? 15_000 }),
     { pattern: /^\/api\/flows\/([A-Za-z0-9_-]{1,64})$/, methods: { GET: oneFlow } },
     { pattern: /^\/api\/flows\/([A-Za-z0-9_-]{1,64})\/request\/body$/, methods: { GET: body('request') } },
     { pattern: /^\/api\/flows\/([A-Za-z0-9_-]{1,64})\/response\/body$/, methods: { GET: body('response') } },
   ];
 
-  const server = createServer((req, res) => {
-    let url: URL;
+  return createServer((req, res) => {
+    let raw: URL;
     try {
-      url = new URL(req.url ?? '/', 'http://ui.invalid');
+      raw = new URL(req.url ?? '/', 'http://ui.invalid');
     } catch {
-      return text(res, 400, 'bad request target');
+      return sendText(res, 400, 'bad request target');
     }
-    if (token !== undefined) {
-      const given = requestToken(req, url);
-      if (given === undefined || !tokenMatches(given, token)) {
-        return text(res, 401, 'the inspect UI needs its token: open it as /?token=<token> or send Authorization: Bearer <token>', {
-          'www-authenticate': 'Bearer realm="egresskit-inspect"',
-        });
-      }
-    } else if (!hostAllowed(req.headers.host)) {
-      return text(res, 403, `refused Host ${JSON.stringify(req.headers.host ?? '')}: without a UI token only IP addresses and localhost are answered (DNS-rebinding guard); open the UI by IP, or set a token`);
-    }
-    if (!originAllowed(req)) return text(res, 403, `refused cross-origin request from ${req.headers.origin ?? ''}`);
-
-    for (const route of routes) {
-      const m = route.pattern.exec(url.pathname);
-      if (!m) continue;
-      const method = req.method === 'HEAD' ? 'GET' : req.method;
-      const handler = method === 'GET' || method === 'DELETE' ? route.methods[method] : undefined;
-      if (!handler) {
-        const allow = Object.keys(route.methods).flatMap((k) => (k === 'GET' ? ['GET', 'HEAD'] : [k]));
-        return text(res, 405, `${req.method} is not allowed on ${url.pathname}; use ${allow.join(', ')}`, { allow: allow.join(', ') });
-      }
-      return handler(req, res, url, m[1]);
-    }
-    text(res, 404, `not found: ${url.pathname}; the UI is at /, the API under /api/flows`);
+    const url = admit(req, res, raw, access);
+    if (!url) return;
+    if (dispatch(routes, req, res, url)) return;
+    sendText(res, 404, `not found: ${raw.pathname}; the UI is at ${basePath}, the API under ${basePath}api/flows`);
   });
-  return server;
 }

@@ -1,0 +1,56 @@
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import type { CapturedBody } from './flow.js';
+
+type Inflate = (buf: Buffer, opts: object) => Promise<Buffer>;
+
+const gunzip = promisify(zlib.gunzip) as Inflate;
+const brotli = promisify(zlib.brotliDecompress) as Inflate;
+const inflate = promisify(zlib.inflate) as Inflate;
+const inflateRaw = promisify(zlib.inflateRaw) as Inflate;
+// zstd arrived in node:zlib with Node 22.15 / 23.8; on Node 20 such bodies stay as sent.
+const zstdFn = (zlib as unknown as { zstdDecompress?: typeof zlib.gunzip }).zstdDecompress;
+const zstd = zstdFn ? (promisify(zstdFn) as Inflate) : undefined;
+
+export type DecodedBody = { bytes: Buffer } | { error: string };
+
+/** The codings of a Content-Encoding value, in the order they must come off. */
+export function codingsToUndo(contentEncoding: string | undefined): string[] {
+  return (contentEncoding ?? '')
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity')
+    .reverse();
+}
+
+/**
+ * A body's bytes with its Content-Encoding undone, on zlib's thread pool rather than the proxy's
+ * event loop, at most `limit` bytes (a gzip bomb stops there). undefined: nothing to decode.
+ */
+export async function decodeBody(body: CapturedBody, contentEncoding: string | undefined, limit: number): Promise<DecodedBody | undefined> {
+  const codings = codingsToUndo(contentEncoding);
+  if (codings.length === 0 || body.captured.length === 0) return undefined;
+  if (limit <= 0) return { error: 'the decoding budget is spent' };
+  // A truncated capture ends mid-stream: flush what decodes instead of failing on the end.
+  const partial = body.truncated;
+  const zopts = { maxOutputLength: limit, ...(partial ? { finishFlush: zlib.constants.Z_SYNC_FLUSH } : {}) };
+  const bropts = { maxOutputLength: limit, ...(partial ? { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH } : {}) };
+  let bytes = body.captured;
+  try {
+    for (const coding of codings) {
+      if (coding === 'gzip' || coding === 'x-gzip') bytes = await gunzip(bytes, zopts);
+      else if (coding === 'br') bytes = await brotli(bytes, bropts);
+      else if (coding === 'deflate') bytes = await inflate(bytes, zopts).catch((err: NodeJS.ErrnoException) => {
+        // "deflate" means zlib-wrapped (RFC 9110 section 8.4.1.2), but some servers send raw deflate.
+        if (err.code === 'ERR_BUFFER_TOO_LARGE') throw err;
+        return inflateRaw(bytes, zopts);
+      });
+      else if (coding === 'zstd' && zstd) bytes = await zstd(bytes, { maxOutputLength: limit });
+      else return { error: `content-encoding ${coding} is not decoded by egresskit on Node ${process.versions.node}` };
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { error: e.code === 'ERR_BUFFER_TOO_LARGE' ? `decoded content is larger than ${limit} bytes` : `${codings.join(', ')}: ${e.message}` };
+  }
+  return { bytes };
+}
