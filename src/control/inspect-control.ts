@@ -13,6 +13,7 @@ import { FlowDb } from '../flows/flow-db.js';
 import { FlowStore } from '../flows/flow-store.js';
 import type { InterceptionCA } from '../inspect/interception.js';
 import { isLoopbackHost, writeUiToken } from '../ui/ui-access.js';
+import type { ProxyEndpoint } from '../ui/resend.js';
 
 export interface InspectRuntime {
   store: FlowStore;
@@ -27,6 +28,8 @@ export interface InspectRuntime {
   detail: Record<string, unknown>;
   /** Loud warnings to log at start (e.g. --insecure-upstream). */
   warnings: string[];
+  /** Where the proxy listens, once bound: the UI resends through it and names it in curl commands. */
+  proxyListening(at: ProxyEndpoint): void;
   /** After the drain: writes what the flows database still has pending and closes it. */
   close(): Promise<void>;
 }
@@ -42,6 +45,7 @@ export async function prepareInspect(config: Config, instance: string): Promise<
   const detail: Record<string, unknown> = { ca_cert: ca.certFile };
   let ui: InspectRuntime['ui'];
   let token: string | undefined;
+  let proxyAt: ProxyEndpoint | undefined;
   if (cfg.ui !== 'off') {
     const at = parseHostPort(cfg.ui)!;
     if (!isLoopbackHost(at.host)) {
@@ -49,7 +53,18 @@ export async function prepareInspect(config: Config, instance: string): Promise<
       token = written.token;
       detail.ui_token_file = written.file;
     }
-    ui = { server: createUiServer({ store, caCertPem: ca.certPem, version: VERSION, token }), host: at.host, port: at.port };
+    const server = createUiServer({
+      store,
+      caCertPem: ca.certPem,
+      caCertFile: ca.certFile,
+      version: VERSION,
+      mode: config.mode,
+      token,
+      proxy: () => proxyAt,
+      // The list can show the whole store, however large it was configured.
+      maxListLimit: Math.max(cfg.maxFlows, 1000),
+    });
+    ui = { server, host: at.host, port: at.port };
   }
   const warnings: string[] = [];
   if (cfg.insecureUpstream) {
@@ -68,6 +83,9 @@ export async function prepareInspect(config: Config, instance: string): Promise<
     uiToken: ui ? token : undefined,
     detail,
     warnings,
+    proxyListening: (at) => {
+      proxyAt = at;
+    },
     close: async () => {
       stopRecordFlows();
       await db?.close();

@@ -4,7 +4,7 @@ import type { HarContent, HarPostData } from './har-types.js';
 
 // Decoding Content-Encoding can multiply a body a thousandfold (a gzip bomb from a hostile
 // upstream): each body and each export get a ceiling, past which bodies are exported as sent.
-const MAX_DECODED_BODY = 16 * 1024 * 1024;
+export const MAX_DECODED_BODY = 16 * 1024 * 1024;
 export const MAX_DECODED_EXPORT = 256 * 1024 * 1024;
 
 export interface DecodeBudget {

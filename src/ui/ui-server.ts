@@ -1,12 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { FlowListQuery } from '../flows/flow-store.js';
 import type { FlowSource } from './flow-source.js';
 import { toHar } from '../flows/har.js';
 import { streamEvents } from './events.js';
-import { flowDetail, flowSummary } from './flow-json.js';
+import { flowSummary } from './flow-json.js';
 import { hostAllowed, originAllowed, requestToken, tokenMatches } from './guard.js';
-import { contentSecurityPolicy, renderPage } from './page.js';
+import { actionRoutes } from './action-routes.js';
+import { detailRoutes } from './detail-routes.js';
+import type { ProxyEndpoint } from './resend.js';
+import { BASE_HEADERS, type Handler, type Route } from './respond.js';
+import { staticRoutes } from './static-assets.js';
 
 export interface UiServerOptions {
   store: FlowSource;
@@ -19,19 +22,17 @@ export interface UiServerOptions {
   heartbeatMs?: number;
   /** Upper bound for ?limit= on /api/flows and the rows rendered at /. */
   maxListLimit?: number;
-}
-
-const BASE_HEADERS: OutgoingHttpHeaders = {
-  'cache-control': 'no-store',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-};
-
-type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, param?: string) => void;
-interface Route {
-  pattern: RegExp;
-  methods: Partial<Record<'GET' | 'DELETE', Handler>>;
+  /** The CA file named in copied curl commands. */
+  caCertFile?: string;
+  /** The proxy mode shown by api/meta. */
+  mode?: string;
+  /** The proxy's own listener, once bound: resend goes through it, curl commands name it. */
+  proxy?: () => ProxyEndpoint | undefined;
+  /** The built app (default dist/ui). */
+  uiDir?: string;
+  basePath?: string;
+  /** Largest HAR file accepted by POST api/har (default 256 MiB). */
+  maxImportBytes?: number;
 }
 
 /**
@@ -54,17 +55,6 @@ export function createUiServer(opts: UiServerOptions): Server {
     send(res, status, `${msg}\n`, { 'content-type': 'text/plain; charset=utf-8', ...headers });
   const json = (res: ServerResponse, status: number, value: unknown, headers: OutgoingHttpHeaders = {}): void =>
     send(res, status, JSON.stringify(value), { 'content-type': 'application/json; charset=utf-8', ...headers });
-  const noFlow = (res: ServerResponse, id: string): void =>
-    json(res, 404, { error: `no flow ${id}: it was never captured, was evicted to keep the store within its limits, or was cleared` });
-
-  const page: Handler = (_req, res) => {
-    const nonce = randomBytes(16).toString('base64');
-    const flows = store.list({ limit: maxListLimit }).map(flowSummary);
-    send(res, 200, renderPage(flows, version, nonce), {
-      'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': contentSecurityPolicy(nonce),
-    });
-  };
 
   const caCert: Handler = (_req, res) =>
     send(res, 200, caCertPem, {
@@ -87,29 +77,6 @@ export function createUiServer(opts: UiServerOptions): Server {
     json(res, 200, { flows: store.list(query).map(flowSummary), total: store.size });
   };
 
-  const oneFlow: Handler = (_req, res, _url, id = '') => {
-    const flow = store.get(id);
-    if (!flow) return noFlow(res, id);
-    json(res, 200, flowDetail(flow));
-  };
-
-  const body =
-    (which: 'request' | 'response'): Handler =>
-    (_req, res, _url, id = '') => {
-      const flow = store.get(id);
-      if (!flow) return noFlow(res, id);
-      const b = which === 'request' ? flow.request.body : flow.response?.body;
-      if (!b) return json(res, 404, { error: `flow ${id} has no response${flow.error ? ` (${flow.error.code})` : ' yet'}` });
-      // Never with the captured content-type: an HTML body served from this origin would run.
-      send(res, 200, b.captured, {
-        'content-type': 'application/octet-stream',
-        'content-disposition': `attachment; filename="${id}-${which}.bin"`,
-        'content-security-policy': "default-src 'none'; sandbox",
-        'x-egresskit-body-size': String(b.size),
-        'x-egresskit-truncated': String(b.truncated),
-      });
-    };
-
   const clear: Handler = (_req, res) => {
     store.clear();
     res.writeHead(204, BASE_HEADERS).end();
@@ -131,15 +98,23 @@ export function createUiServer(opts: UiServerOptions): Server {
     streamEvents(store, res, { heartbeatMs, maxQueuedBytes: 1024 * 1024 }, () => eventClients--);
   };
 
+  const app = {
+    store,
+    caCertPem,
+    caCertFile: opts.caCertFile ?? 'egresskit-ca.crt',
+    version,
+    mode: opts.mode ?? 'inspect',
+    proxy: opts.proxy ?? (() => undefined),
+    basePath: opts.basePath ?? '/',
+    tokenRequired: token !== undefined,
+    maxImportBytes: opts.maxImportBytes ?? 256 * 1024 * 1024,
+  };
   const routes: Route[] = [
-    { pattern: /^\/$/, methods: { GET: page } },
+    ...staticRoutes(opts.uiDir), ...detailRoutes(app), ...actionRoutes(app),
     { pattern: /^\/ca\.crt$/, methods: { GET: caCert } },
     { pattern: /^\/api\/flows$/, methods: { GET: listFlows, DELETE: clear } },
     { pattern: /^\/api\/flows\.har$/, methods: { GET: har } },
     { pattern: /^\/api\/events$/, methods: { GET: events } },
-    { pattern: /^\/api\/flows\/([A-Za-z0-9_-]{1,64})$/, methods: { GET: oneFlow } },
-    { pattern: /^\/api\/flows\/([A-Za-z0-9_-]{1,64})\/request\/body$/, methods: { GET: body('request') } },
-    { pattern: /^\/api\/flows\/([A-Za-z0-9_-]{1,64})\/response\/body$/, methods: { GET: body('response') } },
   ];
 
   const server = createServer((req, res) => {
@@ -165,7 +140,7 @@ export function createUiServer(opts: UiServerOptions): Server {
       const m = route.pattern.exec(url.pathname);
       if (!m) continue;
       const method = req.method === 'HEAD' ? 'GET' : req.method;
-      const handler = method === 'GET' || method === 'DELETE' ? route.methods[method] : undefined;
+      const handler = method === 'GET' || method === 'DELETE' || method === 'POST' ? route.methods[method] : undefined;
       if (!handler) {
         const allow = Object.keys(route.methods).flatMap((k) => (k === 'GET' ? ['GET', 'HEAD'] : [k]));
         return text(res, 405, `${req.method} is not allowed on ${url.pathname}; use ${allow.join(', ')}`, { allow: allow.join(', ') });
