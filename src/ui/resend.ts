@@ -1,6 +1,6 @@
 import { request, type IncomingMessage } from 'node:http';
 import { isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, rootCertificates } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import type { HeaderList } from '../flows/flow.js';
 import { formatHostPort } from '../model/destination.js';
 
@@ -26,6 +26,13 @@ export interface ReplayResult {
 
 // Hop-by-hop, or written by Node from the body: sending the captured values would be wrong.
 const DROP = new Set(['host', 'content-length', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'transfer-encoding', 'te', 'upgrade', 'http2-settings', 'trailer']);
+
+// Parsing the ~150 system roots takes a few hundred milliseconds: once per CA, not per resend.
+let trust: { caPem: string; context: SecureContext } | undefined;
+function trusting(caPem: string): SecureContext {
+  if (trust?.caPem !== caPem) trust = { caPem, context: createSecureContext({ ca: [...rootCertificates, caPem] }) };
+  return trust.context;
+}
 
 /**
  * Sends the request through the proxy's listener exactly as a client would (absolute URI for
@@ -81,7 +88,7 @@ export function replayThroughProxy(r: Replay, proxy: ProxyEndpoint, caPem: strin
         resolve({ status: res.statusCode ?? 0, client });
         return;
       }
-      const tls = tlsConnect({ socket, servername: isIP(hostname) ? undefined : hostname, ca: [...rootCertificates, caPem], ALPNProtocols: ['http/1.1'] });
+      const tls = tlsConnect({ socket, host: hostname, servername: isIP(hostname) ? undefined : hostname, secureContext: trusting(caPem), ALPNProtocols: ['http/1.1'] });
       tls.on('error', fail);
       const req = request({ method: r.method, path: `${r.url.pathname}${r.url.search}`, headers: flat, createConnection: () => tls, setHost: false }, (res) => {
         res.on('end', () => tls.end());

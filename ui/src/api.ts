@@ -135,8 +135,8 @@ export interface FlowList {
 }
 
 /** The whole filtered list, newest first; a bad filter rejects with a FilterError. */
-export async function listFlows(filter: string): Promise<FlowList> {
-  const res = await fetch(`api/flows?${filterQuery(filter)}&limit=1000000`, { headers: { accept: 'application/json' } });
+export async function listFlows(filter: string, limit = 1_000_000): Promise<FlowList> {
+  const res = await fetch(`api/flows?${filterQuery(filter)}&limit=${limit}`, { headers: { accept: 'application/json' } });
   if (res.status === 400) {
     const err = await errorOf(res);
     if (typeof err.body.position === 'number') throw { error: err.message, position: err.body.position, filter } satisfies FilterError;

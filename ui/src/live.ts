@@ -33,14 +33,34 @@ export class LiveFlows {
   ) {}
 
   async start(): Promise<void> {
+    try {
+      // A bad filter is found with an empty list, before an event stream is opened for it.
+      await listFlows(this.filter, 0);
+    } catch (err) {
+      this.onError(err);
+      return;
+    }
+    if (this.#closed) return;
     this.#es = new EventSource(`api/events?${filterQuery(this.filter)}`);
-    this.#es.addEventListener('open', () => this.#setConnected(true));
+    let opened = false;
+    this.#es.addEventListener('open', () => {
+      this.#setConnected(true);
+      // A reconnect may have missed events: read the list again.
+      if (opened) void this.#load();
+      opened = true;
+    });
     this.#es.addEventListener('error', () => this.#setConnected(false));
     this.#es.addEventListener('flow', (m) => {
       const data = JSON.parse((m as MessageEvent<string>).data) as FlowEventData;
       if (this.#held) this.#held.push(data);
       else this.#queue(data);
     });
+    await this.#load();
+  }
+
+  /** The list, then the events that arrived while it was on its way. */
+  async #load(): Promise<void> {
+    this.#held ??= [];
     try {
       const list = await listFlows(this.filter);
       if (this.#closed) return;
@@ -52,7 +72,7 @@ export class LiveFlows {
       for (const e of held) this.#apply(e);
       this.#emit();
     } catch (err) {
-      this.close();
+      this.#held = undefined;
       this.onError(err);
     }
   }
