@@ -68,8 +68,10 @@ export function flowsFromHar(text: string): HarImport {
 
 function entryFlow(e: HarEntryIn): Flow | string {
   let url: URL;
+  // A CONNECT names an authority (host:port), as egresskit exports a tunnel without an exchange.
+  const tunnel = e.request.method.toUpperCase() === 'CONNECT' && /^(\[[0-9a-f:.]+\]|[^/:[\]]+):\d+$/i.test(e.request.url);
   try {
-    url = new URL(e.request.url);
+    url = new URL(tunnel ? `https://${e.request.url}/` : e.request.url);
   } catch {
     return `request.url ${JSON.stringify(e.request.url.slice(0, 200))} is not an absolute URL`;
   }
@@ -93,7 +95,7 @@ function entryFlow(e: HarEntryIn): Flow | string {
     intercepted: scheme === 'https',
     request: {
       method: e.request.method,
-      url: ws ? url.href.replace(/^ws/, 'http') : url.href,
+      url: tunnel ? e.request.url : ws ? url.href.replace(/^ws/, 'http') : url.href,
       httpVersion: version(e.request.httpVersion),
       headers: headers(e.request.headers),
       body: capturedText(e.request.postData?.text, e.request.postData?._encoding ?? e.request.postData?.encoding, e.request.bodySize, x?.requestTruncated),
@@ -101,6 +103,11 @@ function entryFlow(e: HarEntryIn): Flow | string {
     timings: { startMs: 0, requestEndMs: send, responseStartMs: send + wait, endMs: positive(e.time) ?? send + wait },
     state: x?.error ? 'error' : 'complete',
   };
+  if (tunnel) {
+    flow.kind = 'tunnel';
+    // The port was explicit; URL drops it when it is the scheme's default.
+    flow.port = Number(/:(\d+)$/.exec(e.request.url)![1]);
+  }
   const phases = { dnsMs: positive(t?.dns), connectMs: positive(t?.connect), tlsMs: positive(t?.ssl) };
   flow.phases = Object.fromEntries(Object.entries(phases).filter(([, v]) => v !== undefined));
   if (x?.error) flow.error = x.error;

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { flowUrl, type Flow, type HeaderList } from '../flows/flow.js';
-import { flowsFromHar } from '../flows/har-import.js';
+import { flowsFromHarOffThread } from '../flows/har-import-off-thread.js';
 import type { AppContext } from './app-context.js';
 import { proxyUrlFor } from './proxy-url.js';
 import { replayThroughProxy, type Replay } from './resend.js';
@@ -66,16 +66,25 @@ export function actionRoutes(ctx: AppContext): Route[] {
     });
   };
 
+  // One import at a time: each holds the file and its flows in memory twice while it runs.
+  let importing = false;
   const importHar: Handler = (req, res) => {
-    readBody(req, ctx.maxImportBytes).then(
-      (buf) => {
-        const result = flowsFromHar(buf.toString('utf8'));
+    if (importing) {
+      req.resume();
+      return sendJson(res, 503, { error: 'another HAR import is running; try again when it is done' }, { 'retry-after': '2', connection: 'close' });
+    }
+    importing = true;
+    readBody(req, ctx.maxImportBytes)
+      .then(async (buf) => {
+        const result = await flowsFromHarOffThread(buf);
         if ('error' in result) return sendJson(res, 400, { error: result.error });
         for (const f of result.flows) store.add(f);
         sendJson(res, 200, { imported: result.flows.length, kept: result.flows.filter((f) => store.get(f.id)).length });
-      },
-      (err: Error) => tooLarge(res, err),
-    );
+      }, (err: Error) => tooLarge(res, err))
+      .catch((err: Error) => sendJson(res, 500, { error: `HAR import failed: ${err.message}` }))
+      .finally(() => {
+        importing = false;
+      });
   };
 
   return [

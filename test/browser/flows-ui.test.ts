@@ -11,11 +11,20 @@ import { harErrors } from '../unit/inspect/flows/har-validate.js';
 import { launch, SKIP_BROWSER, watchedPage, type Watched } from './browser.js';
 import { startInspect, type InspectFixture } from './proxy-fixture.js';
 
+/**
+ * The page's document, inside functions that run in the page (this file is compiled without the
+ * DOM's types; strings would need eval, which the app's CSP refuses).
+ */
+type PageDocument = { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> };
+
 const rows = (page: Page, text?: string) => page.locator('.spacer .row', text === undefined ? {} : { hasText: text });
 
 async function rowCount(page: Page, text: string, n: number): Promise<void> {
-  // Strings run in the page: this file is compiled without the DOM's types.
-  await page.waitForFunction(`[...document.querySelectorAll('.spacer .row')].filter((r) => r.textContent.includes(${JSON.stringify(text)})).length === ${n}`, undefined, { timeout: 10_000 });
+  await page.waitForFunction(
+    ([t, want]) => Array.from((globalThis as unknown as { document: PageDocument }).document.querySelectorAll('.spacer .row')).filter((r) => r.textContent?.includes(t as string)).length === want,
+    [text, n] as const,
+    { timeout: 10_000 },
+  );
 }
 
 describe('inspect UI in a browser (Debian chromium)', { skip: SKIP_BROWSER }, () => {
@@ -96,7 +105,7 @@ describe('inspect UI in a browser (Debian chromium)', { skip: SKIP_BROWSER }, ()
     await rows(w.page, '/echo?filter=put').waitFor();
     await w.page.getByLabel('filter').fill('~m PUT');
     await w.page.waitForURL((u) => u.searchParams.get('filter') === '~m PUT');
-    await w.page.waitForFunction("[...document.querySelectorAll('.spacer .c-method')].every((c) => c.textContent === 'PUT')");
+    await w.page.waitForFunction(() => Array.from((globalThis as unknown as { document: PageDocument }).document.querySelectorAll('.spacer .c-method')).every((c) => c.textContent === 'PUT'), undefined, { timeout: 10_000 });
     assert.equal(await rows(w.page).count(), 1);
     // The URL keeps the view: a reload (or a colleague) sees the same list.
     await w.page.reload();

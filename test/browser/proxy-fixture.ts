@@ -36,7 +36,14 @@ export async function startInspect(extra: string[] = [], config?: string): Promi
     await writeFile(file, config);
     args.push('--config', file);
   }
-  const proxy = await startCli([...args, ...extra]);
+  let proxy: CliProxy;
+  try {
+    proxy = await startCli([...args, ...extra]);
+  } catch (err) {
+    // Open upstreams would keep the test process alive after the failure.
+    await Promise.all([https.close(), plain.close()]);
+    throw err;
+  }
   const listening = await proxy.waitForLog((l) => l.event === 'listening');
   const uiPort = Number(/:(\d+)$/.exec(String(listening.ui))![1]);
   return {

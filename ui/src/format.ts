@@ -42,7 +42,7 @@ export function markers(f: FlowSummary): Marker[] {
   else if (f.state === 'error' && f.verdict !== 'denied') out.push({ text: 'error', cls: 'm-err', title: f.error ? `${f.error.code}: ${f.error.message}` : 'failed' });
   if (f.websocket) out.push({ text: 'WS', cls: 'm-ws', title: `WebSocket, ${f.websocket.messages} messages` });
   if (f.imported) out.push({ text: 'imported', cls: 'm-imp', title: 'from an imported HAR file (read-only)' });
-  if (f.requestTruncated || f.responseTruncated) out.push({ text: 'cut', cls: 'm-cut', title: 'a body was larger than the capture cap' });
+  if (f.kind !== 'tunnel' && (f.requestTruncated || f.responseTruncated)) out.push({ text: 'cut', cls: 'm-cut', title: 'a body was larger than the capture cap' });
   return out;
 }
 

@@ -28,7 +28,7 @@ export function Split({ left, right }: { left: ComponentChildren; right?: Compon
     else if (e.key === 'ArrowRight') setPct((p) => Math.min(85, p + 5));
   };
   return (
-    <div class="split" ref={box}>
+    <div class={right ? "split with-detail" : "split"} ref={box}>
       <div class="pane" style={{ flexBasis: right ? `${pct}%` : '100%' }}>{left}</div>
       {right && <div class="divider" role="separator" aria-orientation="vertical" aria-valuenow={Math.round(pct)} tabIndex={0} onPointerDown={onDown} onKeyDown={onKey} />}
       {right && <div class="pane right">{right}</div>}
