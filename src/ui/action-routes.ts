@@ -69,6 +69,10 @@ export function actionRoutes(ctx: AppContext): Route[] {
   // One import at a time: each holds the file and its flows in memory twice while it runs.
   let importing = false;
   const importHar: Handler = (req, res) => {
+    if (!isJsonRequest(req)) {
+      req.resume();
+      return sendJson(res, 415, { error: 'send the HAR file as content-type: application/json' });
+    }
     if (importing) {
       req.resume();
       return sendJson(res, 503, { error: 'another HAR import is running; try again when it is done' }, { 'retry-after': '2', connection: 'close' });
