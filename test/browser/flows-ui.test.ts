@@ -95,7 +95,8 @@ describe('inspect UI in a browser (Debian chromium)', { skip: SKIP_BROWSER }, ()
     await w.page.keyboard.press('Escape');
     await w.page.locator('aside.detail').waitFor({ state: 'detached' });
     await w.page.keyboard.press('/');
-    assert.equal(await w.page.evaluate("document.activeElement?.getAttribute('aria-label')"), 'filter');
+    // Focus moves on the next render.
+    await w.page.waitForFunction(() => (globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string | null } | null } }).document.activeElement?.getAttribute('aria-label') === 'filter');
   });
 
   // Needs the filter language (engineer A: api/flows?filter=, 400 with a position).
@@ -217,6 +218,8 @@ describe('inspect UI in a browser (Debian chromium)', { skip: SKIP_BROWSER }, ()
 
   test('the CA page: instructions for each runtime, and a ca.crt that verifies a leaf the proxy minted', async () => {
     await w.page.goto(`${fx.ui}/ca`);
+    // The page fills in the proxy's address and the fingerprint once api/meta answers.
+    await w.page.locator('code.fp').waitFor();
     const text = (await w.page.locator('main').textContent()) ?? '';
     for (const needle of ['update-ca-certificates', 'apk add', 'update-ca-trust', 'NODE_EXTRA_CA_CERTS', 'REQUESTS_CA_BUNDLE', 'SSL_CERT_FILE', 'keytool -importcert', 'egresskit k8s ca-configmap', 'k8s inject', '--ca-configmap', fx.proxy.url]) {
       assert.ok(text.includes(needle), `the CA page mentions ${needle}`);
