@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { decodeBody } from '../flows/body-decode.js';
+import { codingsToUndo, decodeBody } from '../flows/body-decode.js';
+import { MAX_DECODED_BODY } from '../flows/har-body.js';
 import { headerValue } from '../flows/flow.js';
 import { toHar } from '../flows/har.js';
 import type { AppContext } from './app-context.js';
@@ -51,10 +52,13 @@ export function detailRoutes(ctx: AppContext): Route[] {
         return sendJson(res, 503, { error: `${MAX_CONCURRENT_DECODES} bodies are being decoded already; try again in a moment` }, { 'retry-after': '1' });
       }
       decoding++;
-      decodeBody(b, headerValue(msg.headers, 'content-encoding'))
+      const encoding = headerValue(msg.headers, 'content-encoding');
+      // The HAR export's ceiling per body: a gzip bomb stops at 16 MiB.
+      decodeBody(b, encoding, MAX_DECODED_BODY)
         .then((d) => {
+          if (d === undefined) return send(res, 200, b.captured, { ...headers, 'x-egresskit-decoded': 'identity' });
           if ('error' in d) return sendJson(res, 422, { error: `not decoded (${d.error}); the raw body is at ${which}/body` });
-          send(res, 200, d.bytes, { ...headers, 'x-egresskit-decoded': d.codings.join(', ') || 'identity' });
+          send(res, 200, d.bytes, { ...headers, 'x-egresskit-decoded': codingsToUndo(encoding).reverse().join(', ') });
         })
         .catch((err: Error) => sendJson(res, 500, { error: err.message }))
         .finally(() => decoding--);

@@ -60,7 +60,7 @@ describe('inspect UI: the app\'s detail and action routes', () => {
   test('a decompression bomb stops at the ceiling with 422, and says where the raw body is', async () => {
     const res = await fetch(`${base}/api/flows/${flows.bomb!.id}/response/body?decoded=1`);
     assert.equal(res.status, 422);
-    assert.match(((await res.json()) as { error: string }).error, /larger than 16777216 bytes.*bomb.*response\/body/);
+    assert.match(((await res.json()) as { error: string }).error, /larger than 16777216 bytes.*response\/body/);
   });
 
   test('zstd is decoded where Node.js can (22.15+), else refused with the reason; unknown codings are refused', async () => {
@@ -69,7 +69,7 @@ describe('inspect UI: the app\'s detail and action routes', () => {
     store.add(f);
     const res = await fetch(`${base}/api/flows/${f.id}/response/body?decoded=1`);
     if (zstdCompress) assert.equal(await res.text(), JSON_TEXT);
-    else assert.match(((await res.json()) as { error: string }).error, /zstd is decoded from Node\.js 22\.15/);
+    else assert.match(((await res.json()) as { error: string }).error, /content-encoding zstd is not decoded by egresskit on Node 2/);
     const unknown = await fetch(`${base}/api/flows/${flows.unknown!.id}/response/body?decoded=1`);
     assert.equal(unknown.status, 422);
     assert.match(await unknown.text(), /content-encoding compress is not decoded/);
