@@ -27,7 +27,9 @@ RUN --mount=type=secret,id=corp_ca,required=false \
  && rm -rf /tmp/npm-cache
 COPY tsconfig.json ./
 COPY src ./src
+COPY ui ./ui
 # tsconfig also includes test/**, which is not in this stage: only the library and CLI compile.
+# The build also bundles the inspect UI (ui/, vite) into dist/ui.
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
@@ -50,6 +52,7 @@ RUN --mount=type=secret,id=corp_ca,required=false \
       --no-update-notifier --cache /tmp/npm-cache \
  && rm -rf /tmp/npm-cache /tmp/node-compile-cache /root/.npm
 COPY --from=build /src/dist/src ./dist/src
+COPY --from=build /src/dist/ui ./dist/ui
 COPY bin ./bin
 # Nothing is written outside /tmp and mounted volumes, so a read-only root filesystem works;
 # HOME points at /tmp for any library that wants a home directory.

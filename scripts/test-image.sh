@@ -408,6 +408,11 @@ body=$(curl -fsS -p -x "http://127.0.0.1:$P_INS" "http://127.0.0.1:$UP/") || fai
 flows=$(curl -fsS "http://127.0.0.1:$U_INS/api/flows") || fail "inspect: /api/flows"
 grep -q "http://127.0.0.1:$UP/" <<<"$flows" || fail "inspect: the request is not a flow: $flows"
 ok "inspect: plain HTTP and a non-TLS CONNECT pass; the exchange is a flow in /api/flows"
+page=$(curl -fsS "http://127.0.0.1:$U_INS/") || fail "inspect: the UI page"
+asset=$(grep -o 'assets/[A-Za-z0-9._-]*\.js' <<<"$page" | head -n 1)
+[[ -n "$asset" ]] || fail "inspect: the UI page names no script (dist/ui missing from the image?): $page"
+curl -fsS -o /dev/null "http://127.0.0.1:$U_INS/$asset" || fail "inspect: the UI's $asset is not served"
+ok "inspect: the built UI app (dist/ui) is in the image and served"
 check_uid "$ins_node" inspect
 stop_and_expect_zero "$ins_node" "$ins_runner" inspect 15
 check_no_writes "$ins" inspect

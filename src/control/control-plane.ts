@@ -18,6 +18,7 @@ import type { LiveConfig } from '../pipeline/context.js';
 import { buildVersion, LiveVersion } from './config-version.js';
 import { createReloader, type ConfigSource, type ReloadOutcome, type ReloadTrigger } from './reload.js';
 import { reloadMetrics } from './reload-metrics.js';
+import type { ProxyEndpoint } from '../ui/resend.js';
 
 /**
  * The part that watches and steers: the log sink and metrics (subscribed to the data plane's
@@ -41,7 +42,7 @@ export interface ControlPlane {
   detail: Record<string, unknown>;
   warnings: string[];
   /** Binds admin and UI; their ports join `ports`, so the data plane refuses them as loops. */
-  listen(ports: number[], ready: () => boolean): Promise<{ admin: AddressInfo | undefined; ui: AddressInfo | undefined }>;
+  listen(ports: number[], ready: () => boolean, proxy?: ProxyEndpoint): Promise<{ admin: AddressInfo | undefined; ui: AddressInfo | undefined }>;
   /** After the data plane drained: closes admin and UI, writes pending flows, then detaches log and metrics (last, so the final lines are written). */
   close(): Promise<void>;
   /** Detaches log and metrics and ends record streams (after the "closed" line). */
@@ -99,7 +100,8 @@ export async function createControlPlane(config: Config, instance: string, optio
     flows: inspect ? () => inspect.store.list().reverse() : undefined,
     detail: inspect?.detail ?? {},
     warnings: inspect?.warnings ?? [],
-    async listen(ports, ready) {
+    async listen(ports, ready, proxy) {
+      if (proxy) inspect?.proxyListening(proxy);
       let adminBound: AddressInfo | undefined;
       let uiBound: AddressInfo | undefined;
       if (adminAt) {

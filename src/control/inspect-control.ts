@@ -14,6 +14,7 @@ import { FlowDb } from '../flows/flow-db.js';
 import { FlowStore } from '../flows/flow-store.js';
 import type { InterceptionCA } from '../inspect/interception.js';
 import { isLoopbackHost, resolveUiToken, UI_TOKEN_ENV, type UiToken } from '../ui/ui-access.js';
+import type { ProxyEndpoint } from '../ui/resend.js';
 
 export interface InspectRuntime {
   store: FlowStore;
@@ -28,6 +29,8 @@ export interface InspectRuntime {
   detail: Record<string, unknown>;
   /** Loud warnings to log at start (e.g. --insecure-upstream). */
   warnings: string[];
+  /** Where the proxy listens, once bound: the UI resends through it and names it in curl commands. */
+  proxyListening(at: ProxyEndpoint): void;
   /** After the drain: writes what the flows database still has pending and closes it. */
   close(): Promise<void>;
 }
@@ -43,6 +46,7 @@ export async function prepareInspect(config: Config, instance: string): Promise<
   const detail: Record<string, unknown> = { ca_cert: ca.certFile };
   let ui: InspectRuntime['ui'];
   let token: string | undefined;
+  let proxyAt: ProxyEndpoint | undefined;
   if (cfg.ui !== 'off') {
     const at = parseHostPort(cfg.ui)!;
     const resolved = await resolveUiToken({ bindHost: at.host, caDir: expandHome(cfg.caDir), tokenFile: cfg.uiTokenFile && expandHome(cfg.uiTokenFile) });
@@ -57,6 +61,9 @@ export async function prepareInspect(config: Config, instance: string): Promise<
       caCertPem: ca.certPem,
       version: VERSION,
       token,
+      caCertFile: ca.certFile,
+      mode: config.mode,
+      proxy: () => proxyAt,
       tokenHint: resolved && tokenHint(resolved),
       basePath: cfg.uiBasePath,
       // A UI bound to a name (not an address, not a wildcard) answers to that name.
@@ -81,6 +88,9 @@ export async function prepareInspect(config: Config, instance: string): Promise<
     uiToken: ui ? token : undefined,
     detail,
     warnings,
+    proxyListening: (at) => {
+      proxyAt = at;
+    },
     close: async () => {
       stopRecordFlows();
       await db?.close();

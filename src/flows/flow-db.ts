@@ -55,7 +55,7 @@ interface Statements {
 
 /**
  * Keeps a FlowStore's flows in SQLite so they survive a restart. It observes the store
- * ('flow' add/update → upsert, 'evict' → delete, clear → delete all) and writes behind:
+ * ('flow' add/update → upsert, 'evict' and 'delete' → delete, clear → delete all) and writes behind:
  * changes are coalesced per flow and written in one transaction every flushMs, and on close.
  */
 export class FlowDb {
@@ -162,7 +162,11 @@ export class FlowDb {
       this.#seqs.set(flow.id, seq);
       flows.push(flow);
     }
-    const onFlow = (e: FlowEvent) => (e.type === 'clear' ? this.#clear() : this.#changed(e.flow!));
+    const onFlow = (e: FlowEvent) => {
+      if (e.type === 'clear') this.#clear();
+      else if (e.type === 'delete') this.#removed(e.flow!.id);
+      else this.#changed(e.flow!);
+    };
     const onEvict = (flow: Flow) => this.#removed(flow.id);
     store.on('flow', onFlow);
     store.on('evict', onEvict);

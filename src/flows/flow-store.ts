@@ -24,7 +24,8 @@ export interface FlowListQuery {
 }
 
 export interface FlowEvent {
-  type: 'add' | 'update' | 'clear';
+  /** delete: one flow removed on request (the UI's delete), with the flow that went. */
+  type: 'add' | 'update' | 'delete' | 'clear';
   flow?: Flow;
 }
 
@@ -35,7 +36,7 @@ const MiB = 1024 * 1024;
  * Bounded in-memory flow store: the oldest flows go once either the count or the captured
  * body bytes exceed their limit (mitmproxy's long captures grew without bound).
  *
- * Events: 'flow' ({type: add | update | clear, flow?}) and 'evict' (flow) when a flow is
+ * Events: 'flow' ({type: add | update | delete | clear, flow?}) and 'evict' (flow) when a flow is
  * dropped to stay within bounds. A flow that is evicted and later updated stays evicted.
  */
 export class FlowStore extends EventEmitter {
@@ -131,6 +132,16 @@ export class FlowStore extends EventEmitter {
       if (match(f)) out.push(f);
     }
     return out;
+  }
+
+  /** Removes one flow; emits 'flow' {type: 'delete', flow}. False when it is not stored. */
+  delete(id: string): boolean {
+    const entry = this.#flows.get(id);
+    if (!entry) return false;
+    this.#flows.delete(id);
+    this.#bytes -= entry.bytes;
+    this.emit('flow', { type: 'delete', flow: entry.flow } satisfies FlowEvent);
+    return true;
   }
 
   clear(): void {

@@ -221,7 +221,8 @@ export function flowPath(flow: Flow): string {
 export function flowProtocol(flow: Flow): 'h1' | 'h2' | 'ws' | 'tunnel' {
   if (flow.kind === 'tunnel') return 'tunnel';
   if (flow.websocket) return 'ws';
-  return flow.request.httpVersion.startsWith('2') ? 'h2' : 'h1';
+  // The engine records "HTTP/2" ("2" or "2.0" from older captures and HAR imports).
+  return /^(HTTP\/)?2/i.test(flow.request.httpVersion) ? 'h2' : 'h1';
 }
 
 /** Milliseconds from the first request byte to the end, when known. */

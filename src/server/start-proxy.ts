@@ -82,7 +82,8 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
     const at = parseHostPort(config.listen)!;
     bound = await data.listen(at.host, at.port);
     const plane = data;
-    side = await control.listen(ports, () => plane.ready());
+    // The UI resends through the proxy's own listener, as a client would.
+    side = await control.listen(ports, () => plane.ready(), { host: bound.address, port: bound.port, scheme: data.scheme });
   } catch (err) {
     // A library caller that fails to start must not be left with subscribers, timers or sockets.
     await data?.close();

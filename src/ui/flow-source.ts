@@ -9,6 +9,9 @@ export interface FlowSource {
   readonly size: number;
   list(query?: FlowListQuery): Flow[];
   get(id: string): Flow | undefined;
+  /** HAR import adds read-only flows. */
+  add(flow: Flow): void;
+  delete(id: string): boolean;
   clear(): void;
   on(event: 'flow', listener: (e: FlowEvent) => void): unknown;
   on(event: 'evict', listener: (flow: Flow) => void): unknown;

@@ -1,13 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { normaliseBasePath } from '../config/ui-base-path.js';
 import type { FlowSource } from './flow-source.js';
 import { admit } from './access.js';
-import { flowDetail, flowSummary } from './flow-json.js';
-import { send, sendJson, sendText } from './http-reply.js';
+import { actionRoutes } from './action-routes.js';
+import { detailRoutes } from './detail-routes.js';
+import { send, sendText } from './http-reply.js';
 import { listRoutes } from './list-routes.js';
-import { contentSecurityPolicy, renderPage } from './page.js';
+import type { ProxyEndpoint } from './resend.js';
 import { dispatch, type Handler, type Route } from './routes.js';
+import { staticRoutes } from './static-assets.js';
 
 export interface UiServerOptions {
   store: FlowSource;
@@ -26,6 +27,16 @@ export interface UiServerOptions {
   heartbeatMs?: number;
   /** Upper bound (and default) for ?limit= on api/flows: high enough to list a whole store at once. */
   maxListLimit?: number;
+  /** The CA file named in copied curl commands. */
+  caCertFile?: string;
+  /** The proxy mode shown by api/meta. */
+  mode?: string;
+  /** The proxy's own listener, once bound: resend goes through it, curl commands name it. */
+  proxy?: () => ProxyEndpoint | undefined;
+  /** The built app (default dist/ui). */
+  uiDir?: string;
+  /** Largest HAR file accepted by POST api/har (default 256 MiB). */
+  maxImportBytes?: number;
 }
 
 /**
@@ -40,17 +51,6 @@ export function createUiServer(opts: UiServerOptions): Server {
   const maxListLimit = opts.maxListLimit ?? 100_000;
   const access = { token, tokenHint: opts.tokenHint, basePath, allowedHosts: { names: opts.allowedHosts ?? [] } };
 
-  const noFlow = (res: Parameters<Handler>[1], id: string): void =>
-    sendJson(res, 404, { error: `no flow ${id}: it was never captured, was evicted to keep the store within its limits, or was cleared` });
-
-  const page: Handler = (_req, res) => {
-    const nonce = randomBytes(16).toString('base64');
-    const flows = store.list({ limit: 1000 }).map(flowSummary);
-    send(res, 200, renderPage(flows, version, nonce), {
-      'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': contentSecurityPolicy(nonce),
-    });
-  };
 
   const caCert: Handler = (_req, res) =>
     send(res, 200, caCertPem, {
@@ -58,36 +58,21 @@ export function createUiServer(opts: UiServerOptions): Server {
       'content-disposition': 'attachment; filename="egresskit-ca.crt"',
     });
 
-  const oneFlow: Handler = (_req, res, _url, id = '') => {
-    const flow = store.get(id);
-    if (!flow) return noFlow(res, id);
-    sendJson(res, 200, flowDetail(flow));
+  const app = {
+    store,
+    caCertPem,
+    caCertFile: opts.caCertFile ?? 'egresskit-ca.crt',
+    version,
+    mode: opts.mode ?? 'inspect',
+    proxy: opts.proxy ?? (() => undefined),
+    basePath,
+    tokenRequired: token !== undefined,
+    maxImportBytes: opts.maxImportBytes ?? 256 * 1024 * 1024,
   };
-
-  const body =
-    (which: 'request' | 'response'): Handler =>
-    (_req, res, _url, id = '') => {
-      const flow = store.get(id);
-      if (!flow) return noFlow(res, id);
-      const b = which === 'request' ? flow.request.body : flow.response?.body;
-      if (!b) return sendJson(res, 404, { error: `flow ${id} has no response${flow.error ? ` (${flow.error.code})` : ' yet'}` });
-      // Never with the captured content-type: an HTML body served from this origin would run.
-      send(res, 200, b.captured, {
-        'content-type': 'application/octet-stream',
-        'content-disposition': `attachment; filename="${id}-${which}.bin"`,
-        'content-security-policy': "default-src 'none'; sandbox",
-        'x-egresskit-body-size': String(b.size),
-        'x-egresskit-truncated': String(b.truncated),
-      });
-    };
-
   const routes: Route[] = [
-    { pattern: /^\/$/, methods: { GET: page } },
+    ...staticRoutes(opts.uiDir), ...detailRoutes(app), ...actionRoutes(app),
     { pattern: /^\/ca\.crt$/, methods: { GET: caCert } },
     ...listRoutes({ store, version, maxListLimit, maxEventClients: opts.maxEventClients ?? 20, heartbeatMs: opts.heartbeatMs ?? 15_000 }),
-    { pattern: /^\/api\/flows\/([A-Za-z0-9_-]{1,64})$/, methods: { GET: oneFlow } },
-    { pattern: /^\/api\/flows\/([A-Za-z0-9_-]{1,64})\/request\/body$/, methods: { GET: body('request') } },
-    { pattern: /^\/api\/flows\/([A-Za-z0-9_-]{1,64})\/response\/body$/, methods: { GET: body('response') } },
   ];
 
   return createServer((req, res) => {

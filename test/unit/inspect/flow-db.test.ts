@@ -224,6 +224,22 @@ for (const driver of SQLITE_DRIVERS.filter((d) => drivers.includes(d) || require
       assert.deepEqual((await rows(path)).map((r) => r.id), [after.id]);
     });
 
+    test('a flow deleted from the store (the UI\'s delete) is deleted from the file, before and after it was written', async () => {
+      const path = fresh();
+      const db = await open(path);
+      const store = new FlowStore();
+      db.attach(store);
+      const [a, b, c] = [makeFlow(), makeFlow(), makeFlow()];
+      store.add(a);
+      store.add(b);
+      db.flush();
+      store.add(c);
+      store.delete(a.id);
+      store.delete(c.id);
+      await db.close();
+      assert.deepEqual((await rows(path)).map((r) => r.id), [b.id]);
+    });
+
     test('a restart restores the flows exactly, oldest first, without re-announcing them', async () => {
       const path = fresh();
       const db = await open(path);

@@ -12,6 +12,23 @@ function events(store: FlowStore): { flow: FlowEvent[]; evicted: string[] } {
 }
 
 describe('FlowStore', () => {
+  test('delete removes one flow, gives its bytes back and emits delete with the flow', () => {
+    const store = new FlowStore();
+    const seen = events(store);
+    const a = makeFlow({ responseBody: body('abcd') });
+    const b = makeFlow();
+    store.add(a);
+    store.add(b);
+    const bytes = store.bytes;
+    assert.equal(store.delete(a.id), true);
+    assert.equal(store.get(a.id), undefined);
+    assert.equal(store.size, 1);
+    assert.equal(store.bytes, bytes - 4);
+    assert.deepEqual(seen.flow.map((e) => [e.type, e.flow?.id]).slice(-1), [['delete', a.id]]);
+    assert.equal(store.delete(a.id), false, 'a second delete finds nothing');
+    assert.deepEqual(store.list().map((f) => f.id), [b.id]);
+  });
+
   test('add, get, size, bytes', () => {
     const store = new FlowStore();
     const f = makeFlow({ requestBody: body('12345'), responseBody: body('abc') });

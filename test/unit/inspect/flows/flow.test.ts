@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BodyCapture, bodyAsUtf8, flowPath, flowUrl, headerValue, newFlowId } from '../../../../src/flows/flow.js';
+import { BodyCapture, bodyAsUtf8, flowPath, flowProtocol, flowUrl, headerValue, newFlowId } from '../../../../src/flows/flow.js';
 import { makeFlow } from './make-flow.js';
 
 describe('BodyCapture', () => {
@@ -72,6 +72,14 @@ describe('bodyAsUtf8', () => {
 });
 
 describe('flow helpers', () => {
+  test('flowProtocol: h2 for the engine\'s "HTTP/2" (and "2", "2.0"), h1 otherwise, ws and tunnel by kind', () => {
+    for (const v of ['HTTP/2', '2', '2.0']) assert.equal(flowProtocol(makeFlow({ httpVersion: v })), 'h2', v);
+    for (const v of ['HTTP/1.1', '1.1', 'HTTP/1.0']) assert.equal(flowProtocol(makeFlow({ httpVersion: v })), 'h1', v);
+    const tunnel = makeFlow();
+    tunnel.kind = 'tunnel';
+    assert.equal(flowProtocol(tunnel), 'tunnel');
+  });
+
   test('ids are short and distinct', () => {
     const ids = new Set(Array.from({ length: 1000 }, newFlowId));
     assert.equal(ids.size, 1000);
