@@ -66,12 +66,20 @@ export function flowsFromHar(text: string): HarImport {
   return { flows };
 }
 
+/** The port a CONNECT named: URL drops it when it is the scheme's default, so it is read from the text. */
+function tunnelPort(text: string, url: URL): number {
+  const m = /:(\d+)\/?$/.exec(text);
+  return m ? Number(m[1]) : url.protocol === 'https:' ? 443 : 80;
+}
+
 function entryFlow(e: HarEntryIn): Flow | string {
   let url: URL;
-  // A CONNECT names an authority (host:port), as egresskit exports a tunnel without an exchange.
-  const tunnel = e.request.method.toUpperCase() === 'CONNECT' && /^(\[[0-9a-f:.]+\]|[^/:[\]]+):\d+$/i.test(e.request.url);
+  // A CONNECT is a tunnel: egresskit exports it as scheme://host:port/ (older exports, and
+  // other tools, wrote the bare authority host:port).
+  const tunnel = e.request.method.toUpperCase() === 'CONNECT';
+  const authority = tunnel && /^(\[[0-9a-f:.]+\]|[^/:[\]]+):\d+$/i.test(e.request.url);
   try {
-    url = new URL(tunnel ? `https://${e.request.url}/` : e.request.url);
+    url = new URL(authority ? `https://${e.request.url}/` : e.request.url);
   } catch {
     return `request.url ${JSON.stringify(e.request.url.slice(0, 200))} is not an absolute URL`;
   }
@@ -95,7 +103,7 @@ function entryFlow(e: HarEntryIn): Flow | string {
     intercepted: scheme === 'https',
     request: {
       method: e.request.method,
-      url: tunnel ? e.request.url : ws ? url.href.replace(/^ws/, 'http') : url.href,
+      url: tunnel ? `${url.host.replace(/:\d+$/, '')}:${tunnelPort(e.request.url, url)}` : ws ? url.href.replace(/^ws/, 'http') : url.href,
       httpVersion: version(e.request.httpVersion),
       headers: headers(e.request.headers),
       body: capturedText(e.request.postData?.text, e.request.postData?._encoding ?? e.request.postData?.encoding, e.request.bodySize, x?.requestTruncated),
@@ -105,8 +113,7 @@ function entryFlow(e: HarEntryIn): Flow | string {
   };
   if (tunnel) {
     flow.kind = 'tunnel';
-    // The port was explicit; URL drops it when it is the scheme's default.
-    flow.port = Number(/:(\d+)$/.exec(e.request.url)![1]);
+    flow.port = tunnelPort(e.request.url, url);
   }
   const phases = { dnsMs: positive(t?.dns), connectMs: positive(t?.connect), tlsMs: positive(t?.ssl) };
   flow.phases = Object.fromEntries(Object.entries(phases).filter(([, v]) => v !== undefined));

@@ -17,7 +17,9 @@ function toEntry(flow: Flow, budget: DecodeBudget): HarEntry {
   const wait = span(t.requestEndMs, t.responseStartMs);
   const receive = span(t.responseStartMs, t.endMs);
   const raw = flowUrl(flow);
-  const canonical = uriOf(raw);
+  // A tunnel's target is an authority (host:port), which is not a URL: HAR needs an absolute
+  // one, so it gets the scheme the flow was given and its port spelled out.
+  const canonical = flow.kind === 'tunnel' ? tunnelUrl(flow) : uriOf(raw);
   // A WebSocket's URL gets the ws/wss scheme, as Chrome writes it.
   const url = flow.websocket ? canonical.replace(/^http(s?):/, 'ws$1:') : canonical;
   const entry: HarEntry = {
@@ -125,6 +127,11 @@ function uriOf(raw: string): string {
 
 function nameValues(headers: HeaderList): HarNameValue[] {
   return headers.map(([name, value]) => ({ name, value }));
+}
+
+function tunnelUrl(flow: Flow): string {
+  const host = flow.host.includes(':') ? `[${flow.host}]` : flow.host;
+  return `${flow.scheme}://${host}:${flow.port}/`;
 }
 
 function queryString(url: string): HarNameValue[] {

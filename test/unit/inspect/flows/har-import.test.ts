@@ -36,14 +36,26 @@ describe('HAR import', () => {
   test('egresskit\'s own export round-trips: bodies (binary too), WebSocket messages, tunnels, errors', () => {
     const ws = makeFlow({ status: 101, websocket: { messages: [{ direction: 'send', opcode: 2, at: 1767323045678, data: body(Buffer.from([0, 255])) }], droppedMessages: 0 } });
     const bin = makeFlow({ responseHeaders: [['content-type', 'image/png']], responseBody: body(Buffer.from([0x89, 0x50, 0, 1])) });
-    const tunnel = makeFlow({ method: 'CONNECT', url: 'blocked.example:8443', status: 403, error: { code: 'policy_denied', message: 'refused' } });
+    const tunnel = makeFlow({ method: 'CONNECT', url: 'blocked.example:8443', host: 'blocked.example', port: 8443, status: 403, error: { code: 'policy_denied', message: 'refused' } });
     tunnel.kind = 'tunnel';
-    const back = only(toHar([ws, bin, tunnel]));
+    const har = toHar([ws, bin, tunnel]);
+    // HAR wants an absolute URL; a bare host:port would parse as the scheme "blocked.example:".
+    assert.equal(har.log.entries[2]!.request.url, 'https://blocked.example:8443/');
+    const back = only(har);
     assert.deepEqual(back[0]!.websocket!.messages[0]!.data.captured, Buffer.from([0, 255]));
     assert.deepEqual(back[1]!.response!.body.captured, Buffer.from([0x89, 0x50, 0, 1]));
     assert.equal(back[2]!.kind, 'tunnel');
     assert.equal(back[2]!.port, 8443);
     assert.deepEqual(back[2]!.error, { code: 'policy_denied', message: 'refused' });
+    assert.equal(back[2]!.request.url, 'blocked.example:8443');
+  });
+
+  test('a CONNECT written as a bare authority (older exports, other tools) is a tunnel too, its default port kept', () => {
+    const [bare, absolute] = only({
+      log: { entries: [entry({ request: { method: 'CONNECT', url: 'old.example:443', httpVersion: 'HTTP/1.1', headers: [] } }), entry({ request: { method: 'CONNECT', url: 'https://new.example:443/', httpVersion: 'HTTP/1.1', headers: [] } })] },
+    });
+    assert.deepEqual([bare!.kind, bare!.host, bare!.port, bare!.request.url], ['tunnel', 'old.example', 443, 'old.example:443']);
+    assert.deepEqual([absolute!.kind, absolute!.host, absolute!.port, absolute!.request.url], ['tunnel', 'new.example', 443, 'new.example:443']);
   });
 
   test('what is wrong is said with its place', () => {
