@@ -1,36 +1,7 @@
-import { bodyAsUtf8, flowDurationMs, flowPath, flowProtocol, flowUrl, type CapturedBody, type Flow, type WebSocketMessage } from '../flows/flow.js';
+import { bodyAsUtf8, flowDurationMs, flowPath, flowProtocol, flowUrl, type CapturedBody, type Flow } from '../flows/flow.js';
+import type { BodyJson, FlowDetail, FlowSummary, WebSocketJson } from './wire.js';
 
-/** A flow without bodies: what the list, the page and the event stream carry. */
-export interface FlowSummary {
-  id: string;
-  startedAt: string;
-  state: Flow['state'];
-  client: string;
-  identity: string | null;
-  scheme: Flow['scheme'];
-  host: string;
-  port: number;
-  intercepted: boolean;
-  method: string;
-  url: string;
-  path: string;
-  status: number | null;
-  requestSize: number;
-  responseSize: number | null;
-  requestTruncated: boolean;
-  responseTruncated: boolean;
-  durationMs: number | null;
-  error: Flow['error'] | null;
-  /** Present once the exchange became a WebSocket: messages seen so far, kept or dropped. */
-  websocket: { messages: number; closed: boolean } | null;
-  protocol: ReturnType<typeof flowProtocol>;
-  /** "tunnel": a CONNECT with no intercepted exchange (denied, passed through, failed before interception). */
-  kind: 'exchange' | 'tunnel';
-  passthrough: boolean;
-  imported: boolean;
-  /** allowed, denied or would-deny (report mode); null when no policy decision was made (e.g. 407). */
-  verdict: NonNullable<Flow['decision']>['verdict'] | null;
-}
+export type { BodyJson, FlowDetail, FlowSummary, WebSocketJson, WebSocketMessageJson } from './wire.js';
 
 export function flowSummary(f: Flow): FlowSummary {
   return {
@@ -62,34 +33,8 @@ export function flowSummary(f: Flow): FlowSummary {
   };
 }
 
-export interface BodyJson {
-  size: number;
-  capturedSize: number;
-  truncated: boolean;
-  base64: string;
-  /** The captured bytes as text when they are UTF-8, else null. */
-  utf8: string | null;
-}
-
 function bodyJson(b: CapturedBody): BodyJson {
   return { size: b.size, capturedSize: b.captured.length, truncated: b.truncated, base64: b.captured.toString('base64'), utf8: bodyAsUtf8(b) };
-}
-
-export interface WebSocketMessageJson {
-  direction: WebSocketMessage['direction'];
-  opcode: number;
-  /** Milliseconds since the epoch. */
-  at: number;
-  data: BodyJson;
-}
-
-export interface WebSocketJson {
-  /** The kept messages, oldest first; droppedMessages more were seen but not kept. */
-  messages: WebSocketMessageJson[];
-  droppedMessages: number;
-  closeCode: number | null;
-  closeReason: string | null;
-  captureError: string | null;
 }
 
 function webSocketJson(ws: NonNullable<Flow['websocket']>): WebSocketJson {
@@ -100,19 +45,6 @@ function webSocketJson(ws: NonNullable<Flow['websocket']>): WebSocketJson {
     closeReason: ws.closeReason ?? null,
     captureError: ws.captureError ?? null,
   };
-}
-
-type MessageJson<M> = Omit<M, 'body'> & { body: BodyJson };
-
-export interface FlowDetail extends Omit<FlowSummary, 'websocket'> {
-  tls: Flow['tls'] | null;
-  timings: Flow['timings'];
-  /** DNS, connect, TLS and time to first byte, milliseconds; a phase that did not happen is absent. */
-  phases: NonNullable<Flow['phases']>;
-  decision: Flow['decision'] | null;
-  request: MessageJson<Flow['request']>;
-  response: MessageJson<NonNullable<Flow['response']>> | null;
-  websocket: WebSocketJson | null;
 }
 
 /** The whole flow, bodies and WebSocket messages as base64 plus a UTF-8 preview. */

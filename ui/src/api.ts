@@ -1,74 +1,8 @@
 // Every URL is relative: the app works under any base path the server is given.
 
-export type Verdict = 'allowed' | 'denied' | 'would-deny';
-
-export interface FlowSummary {
-  id: string;
-  startedAt: string;
-  state: 'open' | 'complete' | 'error';
-  client: string;
-  identity: string | null;
-  scheme: 'http' | 'https';
-  host: string;
-  port: number;
-  intercepted: boolean;
-  method: string;
-  url: string;
-  path: string;
-  status: number | null;
-  requestSize: number;
-  responseSize: number | null;
-  requestTruncated: boolean;
-  responseTruncated: boolean;
-  durationMs: number | null;
-  error: { code: string; message: string } | null;
-  websocket: { messages: number; closed: boolean } | null;
-  protocol: 'h1' | 'h2' | 'ws' | 'tunnel';
-  kind: 'exchange' | 'tunnel';
-  passthrough: boolean;
-  imported: boolean;
-  verdict: Verdict | null;
-}
-
-export interface BodyJson {
-  size: number;
-  capturedSize: number;
-  truncated: boolean;
-  base64: string;
-  utf8: string | null;
-}
-
-export type HeaderList = Array<[string, string]>;
-
-export interface WebSocketMessageJson {
-  direction: 'send' | 'receive';
-  opcode: number;
-  at: number;
-  data: BodyJson;
-}
-
-export interface FlowDetail extends Omit<FlowSummary, 'websocket'> {
-  tls: {
-    sni?: string;
-    clientAlpn?: string;
-    upstreamAlpn?: string;
-    upstreamProtocol?: string;
-    upstreamCipher?: string;
-    upstreamVerified?: boolean;
-  } | null;
-  timings: { startMs: number; requestEndMs?: number; responseStartMs?: number; endMs?: number };
-  phases: { dnsMs?: number; connectMs?: number; tlsMs?: number; ttfbMs?: number };
-  decision: { verdict: Verdict; ruleId: string; reason: string } | null;
-  request: { method: string; url: string; httpVersion: string; headers: HeaderList; body: BodyJson };
-  response: { status: number; statusText: string; httpVersion: string; headers: HeaderList; body: BodyJson; trailers?: HeaderList } | null;
-  websocket: {
-    messages: WebSocketMessageJson[];
-    droppedMessages: number;
-    closeCode: number | null;
-    closeReason: string | null;
-    captureError: string | null;
-  } | null;
-}
+// The JSON shapes are the server's own declarations (types only: nothing of them is bundled).
+export type { BodyJson, FlowDetail, FlowSummary, HeaderList, Verdict, WebSocketMessageJson } from '../../src/ui/wire.js';
+import type { FlowSummary } from '../../src/ui/wire.js';
 
 export interface Meta {
   version: string;
