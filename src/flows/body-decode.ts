@@ -14,7 +14,23 @@ const zstd = zstdFn ? (promisify(zstdFn) as Inflate) : undefined;
 
 export type DecodedBody = { bytes: Buffer } | { error: string };
 
-/** The codings of a Content-Encoding value, in the order they must come off. */
+/**
+ * zlib's options for a decode capped at `limit` bytes (a gzip bomb stops there); a truncated
+ * capture ends mid-stream, so it flushes what decodes instead of failing on the missing end.
+ */
+export function inflateOptions(limit: number, partial: boolean): { zopts: zlib.ZlibOptions; bropts: zlib.BrotliOptions } {
+  return {
+    zopts: { maxOutputLength: limit, ...(partial ? { finishFlush: zlib.constants.Z_SYNC_FLUSH } : {}) },
+    bropts: { maxOutputLength: limit, ...(partial ? { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH } : {}) },
+  };
+}
+
+/** Why a body stays as sent: over the cap, or not valid for its codings. */
+export function decodeError(e: NodeJS.ErrnoException, limit: number, codings: string[]): { error: string } {
+  return { error: e.code === 'ERR_BUFFER_TOO_LARGE' ? `decoded content is larger than ${limit} bytes` : `${codings.join(', ')}: ${e.message}` };
+}
+
+/** The codings of a Content-Encoding value, in the order they must come off (RFC 9110 section 8.4: applied in the order listed). */
 export function codingsToUndo(contentEncoding: string | undefined): string[] {
   return (contentEncoding ?? '')
     .split(',')
@@ -31,10 +47,7 @@ export async function decodeBody(body: CapturedBody, contentEncoding: string | u
   const codings = codingsToUndo(contentEncoding);
   if (codings.length === 0 || body.captured.length === 0) return undefined;
   if (limit <= 0) return { error: 'the decoding budget is spent' };
-  // A truncated capture ends mid-stream: flush what decodes instead of failing on the end.
-  const partial = body.truncated;
-  const zopts = { maxOutputLength: limit, ...(partial ? { finishFlush: zlib.constants.Z_SYNC_FLUSH } : {}) };
-  const bropts = { maxOutputLength: limit, ...(partial ? { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH } : {}) };
+  const { zopts, bropts } = inflateOptions(limit, body.truncated);
   let bytes = body.captured;
   try {
     for (const coding of codings) {
@@ -49,8 +62,7 @@ export async function decodeBody(body: CapturedBody, contentEncoding: string | u
       else return { error: `content-encoding ${coding} is not decoded by egresskit on Node ${process.versions.node}` };
     }
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    return { error: e.code === 'ERR_BUFFER_TOO_LARGE' ? `decoded content is larger than ${limit} bytes` : `${codings.join(', ')}: ${e.message}` };
+    return decodeError(err as NodeJS.ErrnoException, limit, codings);
   }
   return { bytes };
 }

@@ -1,4 +1,5 @@
-import { brotliDecompressSync, constants, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
+import { codingsToUndo, decodeError, inflateOptions } from './body-decode.js';
 import { bodyAsUtf8, type CapturedBody } from './flow.js';
 import type { HarContent, HarPostData } from './har-types.js';
 
@@ -20,12 +21,13 @@ export function truncationComment(body: CapturedBody): string {
 /** Decoded bytes of a body sent with Content-Encoding, or why it is exported as sent. */
 type Decoded = { bytes: Buffer } | { error: string };
 
-/** undefined when there is nothing to decode (no encoding, identity, or no bytes). */
+/**
+ * undefined when there is nothing to decode (no encoding, identity, or no bytes). The
+ * synchronous twin of body-decode.ts's decodeBody (same codings, options and errors), for
+ * toHar's synchronous callers; the UI's exports take toHarOffLoop, which fills `predecoded`.
+ */
 function decode(body: CapturedBody, contentEncoding: string | undefined, budget: DecodeBudget): Decoded | undefined {
-  const codings = (contentEncoding ?? '')
-    .split(',')
-    .map((c) => c.trim().toLowerCase())
-    .filter((c) => c !== '' && c !== 'identity');
+  const codings = codingsToUndo(contentEncoding);
   if (codings.length === 0 || body.captured.length === 0) return undefined;
   const ready = budget.predecoded?.get(body);
   if (ready) {
@@ -35,21 +37,17 @@ function decode(body: CapturedBody, contentEncoding: string | undefined, budget:
   const limit = Math.min(MAX_DECODED_BODY, budget.left);
   if (limit <= 0) return { error: `this export already decoded ${MAX_DECODED_EXPORT} bytes` };
   // A truncated capture ends mid-stream: flush what decodes instead of failing on the end.
-  const partial = body.truncated;
-  const zopts = { maxOutputLength: limit, ...(partial ? { finishFlush: constants.Z_SYNC_FLUSH } : {}) };
-  const bropts = { maxOutputLength: limit, ...(partial ? { finishFlush: constants.BROTLI_OPERATION_FLUSH } : {}) };
+  const { zopts, bropts } = inflateOptions(limit, body.truncated);
   let bytes = body.captured;
   try {
-    // Codings apply in the order listed (RFC 9110 section 8.4), so they come off in reverse.
-    for (const coding of codings.reverse()) {
+    for (const coding of codings) {
       if (coding === 'gzip' || coding === 'x-gzip') bytes = gunzipSync(bytes, zopts);
       else if (coding === 'br') bytes = brotliDecompressSync(bytes, bropts);
       else if (coding === 'deflate') bytes = inflateZlibOrRaw(bytes, zopts);
       else return { error: `content-encoding ${coding} is not decoded by egresskit` };
     }
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    return { error: e.code === 'ERR_BUFFER_TOO_LARGE' ? `decoded content is larger than ${limit} bytes` : `${codings.join(', ')}: ${e.message}` };
+    return decodeError(err as NodeJS.ErrnoException, limit, codings);
   }
   budget.left -= bytes.length;
   return { bytes };

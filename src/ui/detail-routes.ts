@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { codingsToUndo, decodeBody } from '../flows/body-decode.js';
 import { MAX_DECODED_BODY } from '../flows/har-body.js';
 import { headerValue } from '../flows/flow.js';
-import { toHar } from '../flows/har.js';
+import { toHarOffLoop } from '../flows/har-off-loop.js';
 import type { AppContext } from './app-context.js';
 import { curlCommand } from './curl-command.js';
 import { flowDetail } from './flow-json.js';
@@ -71,10 +71,13 @@ export function detailRoutes(ctx: AppContext): Route[] {
     send(res, 200, curlCommand(flow, { proxyUrl, caCertFile: ctx.caCertFile }), { 'content-type': 'text/plain; charset=utf-8' });
   };
 
-  const harEntry: Handler = (_req, res, _url, id = '') => {
+  const harEntry: Handler = async (_req, res, _url, id = '') => {
     const flow = store.get(id);
     if (!flow) return noFlow(res, id);
-    sendJson(res, 200, toHar([flow], { name: 'egresskit', version: ctx.version }).log.entries[0], {
+    // Decoded on zlib's pool like the whole export: a 16 MiB gzip body must not hold the proxy.
+    const har = await toHarOffLoop([flow], { name: 'egresskit', version: ctx.version });
+    if (res.destroyed) return;
+    sendJson(res, 200, har.log.entries[0], {
       'content-disposition': `attachment; filename="${id}.har-entry.json"`,
     });
   };
