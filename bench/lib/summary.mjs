@@ -69,6 +69,13 @@ const fmt = (v) => {
 const ratio = (a, b) => (positive(a) && positive(b) ? a / b : null);
 const fmtRatio = (r) => (r == null ? '' : ` (${r.toFixed(2)}×)`);
 
+// the largest share of the machine's CPU that processes outside the bench used during one of
+// this proxy's tests (the harness's noise figures): a figure measured under it is depressed
+export function maxForeign(p) {
+  const shares = Object.values(p?.noise ?? {}).map((n) => n?.foreign_share).filter(Number.isFinite);
+  return shares.length ? Math.max(...shares) : null;
+}
+
 // runs: [{ label, result (the harness's JSON, or null), error? , expect?: [names] }]
 // Returns { rows, failures, markdown }. A row per proxy per run; a proxy a run was asked for
 // but that is absent from its result is a FAILED row; a run with no result is a FAILED row.
@@ -103,7 +110,7 @@ export function buildSummary(runs) {
         cpu_ka: ratio(p?.metrics?.cpu_us_per_keepalive_req, peer.metrics?.cpu_us_per_keepalive_req),
         kib: ratio(p?.metrics?.hold_KiB_per_tunnel, peer.metrics?.hold_KiB_per_tunnel),
       } : null;
-      rows.push({ run: run.label, name, version: p?.version ?? '', failed: v.failed, why: v.why, cells, vsPeer, noise: p?.noise });
+      rows.push({ run: run.label, name, version: p?.version ?? '', failed: v.failed, why: v.why, cells, vsPeer, foreign: maxForeign(p) });
       if (v.failed) failures.push(`${run.label} / ${name}: ${v.why.join('; ')}`);
     }
   }
@@ -112,10 +119,11 @@ export function buildSummary(runs) {
 
 function toMarkdown(runs, rows, failures) {
   const md = [];
-  md.push('| run | proxy | status | ' + COLUMNS.map(([, c]) => c).join(' | ') + ' |');
-  md.push('|---|---|---|' + COLUMNS.map(() => '---:').join('|') + '|');
+  md.push('| run | proxy | status | ' + COLUMNS.map(([, c]) => c).join(' | ') + ' | foreign CPU (max) |');
+  md.push('|---|---|---|' + COLUMNS.map(() => '---:').join('|') + '|---:|');
   for (const r of rows) {
-    md.push(`| ${r.run} | ${r.name} | ${r.failed ? '**FAILED**' : 'ok'} | ` + COLUMNS.map(([k]) => r.cells[k] ?? '—').join(' | ') + ' |');
+    const foreign = r.foreign == null ? '—' : `${Math.round(r.foreign * 100)}%`;
+    md.push(`| ${r.run} | ${r.name} | ${r.failed ? '**FAILED**' : 'ok'} | ` + COLUMNS.map(([k]) => r.cells[k] ?? '—').join(' | ') + ` | ${foreign} |`);
   }
   const peers = rows.filter((r) => r.vsPeer);
   if (peers.length) {
@@ -128,8 +136,9 @@ function toMarkdown(runs, rows, failures) {
       md.push(`| ${r.run} | ${r.name} | ${v.peer} | ${x(v.tunnels)} | ${x(v.keepalive)} | ${x(v.cpu_tunnel)} | ${x(v.cpu_ka)} | ${x(v.kib)} |`);
     }
   }
-  const versions = [...new Map(rows.filter((r) => r.version).map((r) => [`${r.run}/${r.name}`, r])).values()];
-  if (versions.length) md.push('', 'Versions: ' + versions.map((r) => `${r.name} [${r.run}]: ${r.version}`).join('; ') + '.');
+  const versions = [...new Set(rows.filter((r) => r.version && r.version !== '-').map((r) => r.version))];
+  if (versions.length) md.push('', 'Versions: ' + versions.join('; ') + '.');
+  md.push('', '"foreign CPU (max)": the largest share of the machine that processes outside the bench used during one of that proxy\'s tests; figures measured under such load are depressed by an amount the run cannot tell.');
   md.push('', failures.length ? `FAILED (${failures.length}):` : `No proxy failed (${runs.length} run${runs.length === 1 ? '' : 's'}).`);
   for (const f of failures) md.push(`- ${f}`);
   return md.join('\n') + '\n';

@@ -34,13 +34,15 @@ const result = (...proxies: unknown[]) => ({ meta: { config: { hold_tunnels: 200
 describe('bench summary: a proxy that did not do the job is FAILED, never n/a', () => {
   it('every proxy ok: no failure, egresskit beside its peer with ratios to direct and to the peer', async () => {
     const { buildSummary } = await load();
-    const s = buildSummary([{ label: 'node24 w1', result: result(proxy('direct'), proxy('squid', { tunnels_per_s: 1000 }), proxy('egresskit-forward', { tunnels_per_s: 800 })) }]);
+    const noisy = proxy('egresskit-forward', { tunnels_per_s: 800 }, { noise: { bulk: { foreign_share: 0.1 }, tunnels: { foreign_share: 0.42 }, keepalive: null } });
+    const s = buildSummary([{ label: 'node24 w1', result: result(proxy('direct'), proxy('squid', { tunnels_per_s: 1000 }), noisy) }]);
     assert.deepEqual(s.failures, []);
     const egk = s.rows.find((r) => r.name === 'egresskit-forward');
     assert.equal(egk?.failed, false);
     assert.equal(egk?.cells.tunnels_per_s, '800 (0.67×)');   // 800 / direct's 1200
     assert.equal(egk?.vsPeer?.peer, 'squid');
     assert.equal(egk?.vsPeer?.tunnels, 0.8);
+    assert.match(s.markdown, /\| node24 w1 \| egresskit-forward \| ok \|.*\| 42% \|$/m);   // the noisiest test's foreign CPU
     assert.match(s.markdown, /No proxy failed/);
   });
 
