@@ -63,6 +63,15 @@ export const foreign = (t) => {
   const total = a.sys.total_s - b.sys.total_s;
   return total > 0 ? Math.max(0, (a.sys.proc_s - b.sys.proc_s) - (a.mine_cpu_s - b.mine_cpu_s)) / total : null;
 };
+// the load generator's error samples grouped by kind (addresses and ports masked)
+export function errorKinds(samples) {
+  const kinds = {};
+  for (const [msg, n] of Object.entries(samples ?? {})) {
+    const k = msg.replace(/\d+\.\d+\.\d+\.\d+:\d+/g, 'ADDR');
+    kinds[k] = (kinds[k] ?? 0) + n;
+  }
+  return kinds;
+}
 // a load test's figures, or { failed: why }
 export function loadFigures(t, perOp = 1e6) {
   const r = t?.result;
@@ -72,6 +81,7 @@ export function loadFigures(t, perOp = 1e6) {
   const c = cpu(t);
   return {
     rate: r.rate_per_s, p50_ms: r.latency_ms?.p50 ?? null, p99_ms: r.latency_ms?.p99 ?? null, ok: r.ok, errors: r.errors ?? 0,
+    error_kinds: errorKinds(r.error_samples),
     cpu_per_op: c == null ? null : (c / r.ok) * perOp, foreign: foreign(t),
   };
 }
@@ -130,7 +140,10 @@ export function buildCurves(data) {
 
 const f = (v, d = 1) => (v == null || !Number.isFinite(v) ? '—' : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(d));
 const pct = (v) => (v == null ? '—' : `${Math.round(v * 100)}%`);
-const median = (xs) => { const v = xs.filter(Number.isFinite).sort((a, b) => a - b); return v.length ? v[(v.length - 1) >> 1] : null; };
+export const median = (xs) => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b), m = v.length >> 1;
+  return !v.length ? null : v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
 
 function curvesMarkdown(c) {
   const m = c.meta ?? {}, md = [];
@@ -159,6 +172,10 @@ function curvesMarkdown(c) {
     }
     if (c.port443.error) md.push('', `Port-443 case FAILED: ${c.port443.error}`);
   }
+  const errs = c.proxies.flatMap((p) => p.steps.flatMap((s) => [['N held', s.hold_load], ['N active', s.active]]
+    .filter(([, t]) => t.errors > 0)
+    .map(([what, t]) => `- ${p.name}, N=${s.n}, ${what}: ${t.errors} errors beside ${t.ok} requests (${(100 * t.errors / (t.errors + t.ok)).toFixed(1)}%); samples: ${Object.entries(t.error_kinds ?? {}).map(([k, n]) => `${n}× ${k}`).join('; ')}`)));
+  if (errs.length) md.push('', 'Errors (a request that failed; the step still measured the others):', '', ...errs);
   md.push('', c.failures.length ? `FAILED (${c.failures.length}):` : 'No proxy or step failed.');
   for (const x of c.failures) md.push(`- ${x}`);
   return md.join('\n') + '\n';

@@ -42,6 +42,17 @@ describe('bench scale curves: figures per step, and FAILED where a step measured
     assert.match(curvesSvg(c), /^<svg[^>]*>.*<polyline/s);
   });
 
+  it('failed requests beside successful ones are listed with their kinds (not hidden, not FAILED)', async () => {
+    const { buildCurves } = await load();
+    const p = proxyOk('egresskit-forward');
+    const active = load_(2000, 1000);
+    Object.assign(active.result, { errors: 50, error_samples: { 'CONNECT: read tcp 127.0.0.1:1->127.0.0.1:2: reset': 1, 'CONNECT: read tcp 127.0.0.1:3->127.0.0.1:2: reset': 1 } });
+    p.steps[1] = step(100, { ka_active: active });
+    const c = buildCurves(data(p));
+    assert.deepEqual(c.failures, []);
+    assert.match(c.markdown, /egresskit-forward, N=100, N active: 50 errors beside 2000 requests \(2\.4%\); samples: 2× CONNECT: read tcp ADDR->ADDR: reset/);
+  });
+
   it('a step where no request succeeded is FAILED, and so is its proxy', async () => {
     const { buildCurves } = await load();
     const p = proxyOk('egresskit-forward');
