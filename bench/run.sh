@@ -130,11 +130,18 @@ stamp=${BENCH_STAMP:-$(date -u +%Y-%m-%dT%H%M%SZ)}
 base_args=${EGRESSKIT_ARGS:-}
 declare -a labels=() jsons=() expects=()
 failed_runs=0 missed_targets=0 first=1
+# every runtime and worker count is checked before the first run (not ten minutes into it)
+declare -a node_bins=()
 for rt in ${runtimes//,/ }; do
   node_bin=$(resolve_runtime "$rt" "$work") || die "runtime '$rt' is not available"
-  tag=$(runtime_tag "$node_bin") || die "$node_bin --version failed"
+  runtime_tag "$node_bin" >/dev/null || die "$node_bin --version failed"
+  for w in ${workers_list//,/ }; do workers_args "$w" "$node_bin" "$EGRESSKIT_BIN" >/dev/null || die "cannot measure --workers $w"; done
+  node_bins+=("$node_bin")
+done
+for node_bin in "${node_bins[@]}"; do
+  tag=$(runtime_tag "$node_bin")
   for w in ${workers_list//,/ }; do
-    wargs=$(workers_args "$w" "$node_bin" "$EGRESSKIT_BIN") || die "cannot measure --workers $w"
+    wargs=$(workers_args "$w" "$node_bin" "$EGRESSKIT_BIN")
     proxies=$(proxies_for "$first")
     [[ " $proxies " == *" direct "* ]] || proxies="direct $proxies"
     run_stamp=$stamp-$tag-w$w label="$tag w$w"
