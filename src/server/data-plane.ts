@@ -7,6 +7,7 @@ import { createProxyServer, type ListenerSpec } from '../listeners/create-server
 import { isHandshakeError, tlsFailureReason } from '../listeners/tls-errors.js';
 import { createTlsFront } from '../listeners/tls-front.js';
 import { loadTlsMaterial, tlsFiles, watchTlsMaterial } from '../listeners/tls-material.js';
+import { resumedWithExpiredCertificate } from '../listeners/resumed-session.js';
 import { mtlsTicketOptions, TicketKeys } from '../listeners/ticket-keys.js';
 import { publishLifecycle, publishRecord, publishTls } from '../model/channels.js';
 import { ProxyError } from '../model/errors.js';
@@ -124,7 +125,18 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
       record.errorDetail = tlsFailureReason(err, verify);
       publishRecord(record);
     });
-    server.on('secureConnection', (socket: TLSSocket) => publishTls({ instance, event: 'handshake', side: 'listener', resumed: socket.isSessionReused() }));
+    server.on('secureConnection', (socket: TLSSocket) => {
+      // Registered after the HTTPS server's own listener, but before any byte of the request is
+      // parsed (that happens on a later 'data' event): a destroyed socket carries no request.
+      if (resumedWithExpiredCertificate(socket)) {
+        const record = newRecord(instance, 'tls_error', clientAddress(socket));
+        record.error = 'tls_handshake';
+        record.errorDetail = 'the client certificate has expired since its TLS session began (a resumed session; present a current certificate)';
+        publishRecord(record);
+        return void socket.destroy();
+      }
+      publishTls({ instance, event: 'handshake', side: 'listener', resumed: socket.isSessionReused() });
+    });
     ticketRotation = tickets.rotate(() => (server as HttpsServer).setTicketKeys(mtlsTicketOptions(tickets, material!.digest).ticketKeys));
     tlsWatch = watchTlsMaterial(
       files!,
