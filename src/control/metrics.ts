@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { recordChannel, tunnelChannel, type TunnelEvent } from '../model/channels.js';
+import { recordChannel, tlsChannel, tunnelChannel, type TlsEvent, type TunnelEvent } from '../model/channels.js';
 import { isErrorCode } from '../model/errors.js';
 import type { ProxyRecord } from '../model/record.js';
 
@@ -10,6 +10,8 @@ export const PHASE_LABELS = ['dns', 'connect', 'tls', 'ttfb'] as const;
 /** Which per-identity budget a record's error spent: labelled by budget, never by identity. */
 export const BUDGET_LABELS = { too_many_tunnels: 'concurrent', rate_limited: 'rate', tunnel_max_age: 'age' } as const;
 export const SNI_MISMATCH_LABELS = ['refused', 'reported'] as const;
+export const TLS_SIDE_LABELS = ['listener', 'intercept', 'upstream'] as const;
+export const LEAF_RESULT_LABELS = ['hit', 'miss'] as const;
 
 /** An HTTP status as a label: three digits, or 0 when there was none (a closed set of at most 1000). */
 function statusLabel(status: number | undefined): string {
@@ -73,6 +75,24 @@ export function attachMetrics(instance: string, mode: string): { registry: Regis
     labelNames: ['action'],
     registers: [registry],
   });
+  const handshakes = new Counter({
+    name: 'egresskit_tls_handshakes_total',
+    help: 'TLS handshakes completed, by side (listener: the mtls port; intercept: inspect towards the client; upstream: inspect towards the destination) and whether a session was resumed.',
+    labelNames: ['side', 'resumed'],
+    registers: [registry],
+  });
+  const leaves = new Counter({
+    name: 'egresskit_leaf_cache_total',
+    help: 'Inspect leaf-certificate lookups: hit (a cached certificate and context) or miss (one minted).',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const onTls = (msg: unknown) => {
+    const e = msg as TlsEvent;
+    if (e.instance !== instance) return;
+    if (e.event === 'leaf') leaves.inc({ result: e.hit ? 'hit' : 'miss' });
+    else if ((TLS_SIDE_LABELS as readonly string[]).includes(e.side)) handshakes.inc({ side: e.side, resumed: e.resumed ? 'true' : 'false' });
+  };
   const onRecord = (msg: unknown) => {
     const r = msg as ProxyRecord;
     if (r.instance !== instance) return;
@@ -102,11 +122,13 @@ export function attachMetrics(instance: string, mode: string): { registry: Regis
   };
   recordChannel.subscribe(onRecord);
   tunnelChannel.subscribe(onTunnel);
+  tlsChannel.subscribe(onTls);
   return {
     registry,
     detach: () => {
       recordChannel.unsubscribe(onRecord);
       tunnelChannel.unsubscribe(onTunnel);
+      tlsChannel.unsubscribe(onTls);
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { LeafIssuer } from '../certs/leaf.js';
 import type { Config } from '../config/schema.js';
+import type { TicketKeys } from '../listeners/ticket-keys.js';
 import type { CaptureHook } from '../model/exchange.js';
 import { createInterceptor, type Interceptor } from './interceptor.js';
 import { LeafCache } from './leaf-cache.js';
@@ -13,11 +14,11 @@ export interface InterceptionCA {
 }
 
 /** The data plane's part of inspect mode: leaf cache, upstream trust and the interceptor hand-off. */
-export function createInterception(config: Config, capture: CaptureHook, ca: InterceptionCA): Interceptor {
+export function createInterception(config: Config, capture: CaptureHook, ca: InterceptionCA, tickets?: TicketKeys): Interceptor {
   const cfg = config.inspect!;
   return createInterceptor({
     config,
-    leaves: new LeafCache(ca.issuer, cfg.leafCacheSize),
+    leaves: new LeafCache(ca.issuer, cfg.leafCacheSize, tickets),
     upstream: { trust: upstreamTrust(cfg.upstreamCa), insecure: cfg.insecureUpstream, timeoutMs: config.timeouts.connect },
     passthrough: cfg.passthrough,
     capture,

@@ -7,7 +7,7 @@ import type { HandOff, InterceptHandOff, ProxyContext } from '../pipeline/contex
 import type { CaptureHook } from '../model/exchange.js';
 import { formatHostPort, type Destination } from '../model/destination.js';
 import { toProxyError, type ErrorCode } from '../model/errors.js';
-import { notePhase, publishTunnel } from '../model/channels.js';
+import { notePhase, publishTls, publishTunnel } from '../model/channels.js';
 import { runTunnel } from '../pipeline/run-tunnel.js';
 import type { Decision } from '../model/decision.js';
 import { compileHostPattern, matchesAddress, matchesName, type HostPattern } from '../policy/patterns.js';
@@ -98,11 +98,18 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
     }
     let context: SecureContext;
     try {
-      context = o.leaves.get(dest.host);
+      const leaf = o.leaves.lookup(dest.host);
+      context = leaf.context;
+      publishTls({ instance: ctx.instance, event: 'leaf', hit: leaf.hit });
     } catch (err) {
       return giveUp(h, 'leaf_failed', `cannot mint a certificate for ${dest.host}: ${(err as Error).message}`);
     }
     const tls: TunnelTls = { upstreamVerified: !o.upstream.insecure };
+    const upstreamHandshake = async (socket: Socket, alpn: string[]): Promise<TLSSocket> => {
+      const s = await connectUpstreamTls(socket, dest, upstreamOptions, alpn);
+      publishTls({ instance: ctx.instance, event: 'handshake', side: 'upstream', resumed: s.isSessionReused() });
+      return s;
+    };
     const tunnel: Tunnel = {
       ctx,
       dest,
@@ -117,7 +124,7 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
         const s = claimFirst();
         if (s && !s.destroyed && alpn.includes(s.alpnProtocol || 'http/1.1')) return Promise.resolve(s);
         s?.destroy();
-        return h.redial().then((conn) => connectUpstreamTls(conn.socket, dest, upstreamOptions, alpn));
+        return h.redial().then((conn) => upstreamHandshake(conn.socket, alpn));
       },
     };
     const sniMismatch = sni !== undefined && sniHost !== dest.host;
@@ -137,7 +144,7 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
     else {
       try {
         const started = performance.now();
-        upstreamTls = await connectUpstreamTls(h.upstream.socket, dest, upstreamOptions, offer);
+        upstreamTls = await upstreamHandshake(h.upstream.socket, offer);
         notePhase(record, 'tls', started);
         first = upstreamTls;
         // Unclaimed, nothing else listens: a reset from the destination must not throw.
@@ -181,6 +188,7 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
     secure.once('secure', () => {
       clearTimeout(handshakeTimer);
       established = true;
+      publishTls({ instance: ctx.instance, event: 'handshake', side: 'intercept', resumed: secure.isSessionReused() });
       tls.sni = secure.servername || undefined;
       tls.clientAlpn = secure.alpnProtocol || undefined;
       secure.setTimeout(config.timeouts.idle);

@@ -4,6 +4,7 @@ import * as tls from 'node:tls';
 import { formatHostPort, type Destination } from '../model/destination.js';
 import { ProxyError, toProxyError } from '../model/errors.js';
 import { InspectSetupError } from '../model/setup-error.js';
+import { sessionLifetimeMs } from './session-lifetime.js';
 
 /** Node 22.15+/23 exposes the store it actually uses; on Node 20 we rebuild it from public pieces. */
 type GetCACertificates = (type: 'default' | 'system' | 'bundled' | 'extra') => string[];
@@ -52,28 +53,44 @@ export interface UpstreamTlsOptions {
   sessions?: TlsSessionCache;
 }
 
+/** Without a readable lifetime, a session is offered for OpenSSL's default timeout at most. */
+const DEFAULT_LIFETIME_MS = 300_000;
+
 /**
- * The newest TLS session per destination (host:port), bounded, oldest out first. A resumed
- * handshake skips the certificate transfer and Node's hostname check, which a full one spends
- * most of its client-side CPU on; the session itself came from a handshake that was verified
- * for that same host, with the same trust.
+ * The newest TLS session per destination, bounded, least recently stored out first. A resumed
+ * handshake skips the certificate transfer and Node's hostname check (Node checks the name
+ * only on full handshakes), which a full one spends most of its client-side CPU on. That is
+ * safe only because a session is offered solely where it was made: the key is the host:port,
+ * the server name sent and the trust it was verified with (sessionKey), so a session verified
+ * for one name is never offered to another, nor one made without verification to a verified
+ * connection. A session is offered no longer than its lifetime (RFC 8446 4.6.1).
  */
 export class TlsSessionCache {
   readonly #max: number;
+  readonly #now: () => number;
   /** false: the destination did not resume the last session offered; offering more only costs parsing. */
-  readonly #sessions = new Map<string, Buffer | false>();
+  readonly #sessions = new Map<string, { session: Buffer; expiresAt: number } | false>();
 
-  constructor(max = 1000) {
+  constructor(max = 1000, now: () => number = Date.now) {
     this.#max = max;
+    this.#now = now;
+  }
+
+  get size(): number {
+    return this.#sessions.size;
   }
 
   get(key: string): Buffer | undefined {
-    return this.#sessions.get(key) || undefined;
+    const entry = this.#sessions.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt > this.#now()) return entry.session;
+    this.#sessions.delete(key);
+    return undefined;
   }
 
   set(key: string, session: Buffer): void {
     if (this.#sessions.get(key) === false) return;
-    this.#put(key, session);
+    this.#put(key, { session, expiresAt: this.#now() + (sessionLifetimeMs(session) ?? DEFAULT_LIFETIME_MS) });
   }
 
   /** After a handshake in which `offered` was (not) taken up. */
@@ -85,11 +102,21 @@ export class TlsSessionCache {
     this.#sessions.delete(key);
   }
 
-  #put(key: string, value: Buffer | false): void {
+  #put(key: string, value: { session: Buffer; expiresAt: number } | false): void {
     this.#sessions.delete(key);
     this.#sessions.set(key, value);
     if (this.#sessions.size > this.#max) this.#sessions.delete(this.#sessions.keys().next().value as string);
   }
+}
+
+const trustIds = new WeakMap<tls.SecureContext, number>();
+let nextTrustId = 0;
+
+/** Where a session may be offered again: same host:port, same server name, same trust and verification. */
+export function sessionKey(where: string, servername: string | undefined, o: Pick<UpstreamTlsOptions, 'trust' | 'insecure'>): string {
+  let trust = trustIds.get(o.trust);
+  if (trust === undefined) trustIds.set(o.trust, (trust = nextTrustId++));
+  return `${where}\0${servername ?? ''}\0${trust}\0${o.insecure ? 'unverified' : 'verified'}`;
 }
 
 /**
@@ -100,14 +127,16 @@ export class TlsSessionCache {
  */
 export function connectUpstreamTls(socket: Socket, dest: Destination, o: UpstreamTlsOptions, alpn: string[] = ['http/1.1']): Promise<tls.TLSSocket> {
   const where = formatHostPort(dest.host, dest.port);
+  // RFC 6066: no SNI for IP literals; the certificate is then checked for an IP SAN.
+  const servername = dest.hostKind === 'name' ? dest.host : undefined;
+  const key = sessionKey(where, servername, o);
   return new Promise((resolve, reject) => {
-    const session = o.sessions?.get(where);
+    const session = o.sessions?.get(key);
     const s = tls.connect({
       session,
       socket,
       host: dest.host,
-      // RFC 6066: no SNI for IP literals; the certificate is then checked for an IP SAN.
-      ...(dest.hostKind === 'name' ? { servername: dest.host } : {}),
+      ...(servername !== undefined ? { servername } : {}),
       secureContext: o.trust,
       ALPNProtocols: alpn,
       rejectUnauthorized: !o.insecure,
@@ -118,15 +147,15 @@ export function connectUpstreamTls(socket: Socket, dest: Destination, o: Upstrea
     }, o.timeoutMs);
     s.once('secureConnect', () => {
       clearTimeout(timer);
-      o.sessions?.outcome(where, session !== undefined, s.isSessionReused());
+      o.sessions?.outcome(key, session !== undefined, s.isSessionReused());
       s.removeListener('error', onError);
       resolve(s);
     });
-    s.on('session', (ticket: Buffer) => o.sessions?.set(where, ticket));
+    s.on('session', (ticket: Buffer) => o.sessions?.set(key, ticket));
     const onError = (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       // A session that led to a failure is not offered again.
-      if (session) o.sessions?.delete(where);
+      if (session) o.sessions?.delete(key);
       s.destroy();
       reject(upstreamTlsError(err, where));
     };

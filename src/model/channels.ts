@@ -9,6 +9,8 @@ import type { Phase, ProxyRecord } from './record.js';
 export const recordChannel = diagnostics_channel.channel('egresskit:record');
 export const tunnelChannel = diagnostics_channel.channel('egresskit:tunnel');
 export const lifecycleChannel = diagnostics_channel.channel('egresskit:lifecycle');
+/** TLS facts with no record of their own: handshakes (resumed or full) and leaf-cache lookups. */
+export const tlsChannel = diagnostics_channel.channel('egresskit:tls');
 
 /**
  * One channel per phase, as undici's undici:client:* channels: an observer (a tracer, a test)
@@ -43,6 +45,16 @@ export interface TunnelEvent {
   open: boolean;
 }
 
+/**
+ * listener: the mtls port's handshake with a client; intercept: inspect's handshake with the
+ * client (a minted leaf); upstream: inspect's verified handshake with the destination.
+ */
+export type TlsSide = 'listener' | 'intercept' | 'upstream';
+
+export type TlsEvent =
+  | { instance: string; event: 'handshake'; side: TlsSide; resumed: boolean }
+  | { instance: string; event: 'leaf'; hit: boolean };
+
 export interface LifecycleEvent {
   instance: string;
   /** reloaded / reload_failed: the mtls listener's TLS files; config_*: the config and htpasswd files (policy, users). */
@@ -61,4 +73,8 @@ export function publishTunnel(event: TunnelEvent): void {
 
 export function publishLifecycle(event: LifecycleEvent): void {
   if (lifecycleChannel.hasSubscribers) lifecycleChannel.publish(event);
+}
+
+export function publishTls(event: TlsEvent): void {
+  if (tlsChannel.hasSubscribers) tlsChannel.publish(event);
 }

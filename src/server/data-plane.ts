@@ -7,7 +7,9 @@ import { createProxyServer, type ListenerSpec } from '../listeners/create-server
 import { isHandshakeError, tlsFailureReason } from '../listeners/tls-errors.js';
 import { createTlsFront } from '../listeners/tls-front.js';
 import { loadTlsMaterial, tlsFiles, watchTlsMaterial } from '../listeners/tls-material.js';
-import { publishLifecycle, publishRecord } from '../model/channels.js';
+import { resumedWithExpiredCertificate } from '../listeners/resumed-session.js';
+import { mtlsTicketOptions, TicketKeys } from '../listeners/ticket-keys.js';
+import { publishLifecycle, publishRecord, publishTls } from '../model/channels.js';
 import { ProxyError } from '../model/errors.js';
 import type { CaptureHook } from '../model/exchange.js';
 import { newRecord } from '../model/record.js';
@@ -38,6 +40,11 @@ export interface DataPlaneInputs {
   ports: number[];
   /** The policy and users, swapped by the control plane's reloads; read once per decision. */
   live: LiveConfig;
+  /**
+   * 32 bytes from which TLS session-ticket keys are derived (mtls listener, inspect leaves):
+   * processes given the same secret resume each other's sessions. Random per process when absent.
+   */
+  ticketSecret?: Buffer;
 }
 
 /**
@@ -57,10 +64,13 @@ export interface DataPlane {
 }
 
 export function createDataPlane(config: Config, instance: string, inputs: DataPlaneInputs): DataPlane {
-  const interceptor = inputs.ca && inputs.capture ? createInterception(config, inputs.capture, inputs.ca) : undefined;
+  const tickets = new TicketKeys(inputs.ticketSecret);
+  const interceptor = inputs.ca && inputs.capture ? createInterception(config, inputs.capture, inputs.ca, tickets) : undefined;
   const files = config.tls ? tlsFiles(config.tls) : undefined;
-  const material = files ? loadTlsMaterial(files) : undefined;
-  const spec: ListenerSpec = material ? { kind: 'tls', secure: material.options, requireClientCert: true } : { kind: 'plain' };
+  let material = files ? loadTlsMaterial(files) : undefined;
+  const spec: ListenerSpec = material
+    ? { kind: 'tls', secure: { ...material.options, ...mtlsTicketOptions(tickets, material.digest) }, requireClientCert: true }
+    : { kind: 'plain' };
   const ctx: ProxyContext = {
     instance,
     config,
@@ -93,6 +103,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
   });
   let front: NetServer | undefined;
   let tlsWatch: { stop(): void; check(): void } | undefined;
+  let ticketRotation: { stop(): void } | undefined;
   let boundPort = 0;
   if (spec.kind === 'tls') {
     // The HTTPS server behind the TLS front is fed sockets and never listens: see the quirk.
@@ -114,13 +125,28 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
       record.errorDetail = tlsFailureReason(err, verify);
       publishRecord(record);
     });
+    server.on('secureConnection', (socket: TLSSocket) => {
+      // Registered after the HTTPS server's own listener, but before any byte of the request is
+      // parsed (that happens on a later 'data' event): a destroyed socket carries no request.
+      if (resumedWithExpiredCertificate(socket)) {
+        const record = newRecord(instance, 'tls_error', clientAddress(socket));
+        record.error = 'tls_handshake';
+        record.errorDetail = 'the client certificate has expired since its TLS session began (a resumed session; present a current certificate)';
+        publishRecord(record);
+        return void socket.destroy();
+      }
+      publishTls({ instance, event: 'handshake', side: 'listener', resumed: socket.isSessionReused() });
+    });
+    ticketRotation = tickets.rotate(() => (server as HttpsServer).setTicketKeys(mtlsTicketOptions(tickets, material!.digest).ticketKeys));
     tlsWatch = watchTlsMaterial(
       files!,
       config.tls!.reloadInterval,
       material!.digest,
       (next) => {
-        // Only new handshakes see the new context; live tunnels keep theirs.
-        (server as HttpsServer).setSecureContext({ ...next.options, minVersion: 'TLSv1.2' });
+        // Only new handshakes see the new context; live tunnels keep theirs. The ticket keys
+        // change with the material: no session from before the reload resumes after it.
+        material = next;
+        (server as HttpsServer).setSecureContext({ ...next.options, minVersion: 'TLSv1.2', ...mtlsTicketOptions(tickets, next.digest) });
         publishLifecycle({ instance, event: 'reloaded', detail: { files: Object.values(files!).filter(Boolean) } });
       },
       (err) => publishLifecycle({ instance, event: 'reload_failed', detail: { reason: err.message } }),
@@ -143,6 +169,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
       ctx.state.draining = true;
       publishLifecycle({ instance, event: 'draining', detail: { tunnels: ctx.state.tunnels.size, drain_ms: drainMs } });
       tlsWatch?.stop();
+      ticketRotation?.stop();
       let serverClosed = false;
       closed = new Promise<void>((resolve) => (listener.listening ? listener.close(() => resolve()) : resolve()));
       void closed.then(() => (serverClosed = true));
@@ -166,6 +193,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
     async close() {
       ctx.state.draining = true;
       tlsWatch?.stop();
+      ticketRotation?.stop();
       if (listener.listening) listener.close();
       interceptor?.close();
       await ctx.pools.close();

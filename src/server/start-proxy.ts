@@ -20,6 +20,12 @@ export interface StartOptions extends ControlOptions {
    * refuses only its own ports.
    */
   selfPorts?: number[];
+  /**
+   * 32 bytes from which TLS session-ticket keys are derived (mtls listener, inspect's leaves):
+   * proxies (worker processes) given the same secret resume each other's sessions. Random per
+   * proxy when absent.
+   */
+  ticketSecret?: Buffer;
 }
 
 export interface ProxyHandle {
@@ -78,7 +84,7 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
   let bound: AddressInfo;
   let side: Awaited<ReturnType<typeof control.listen>>;
   try {
-    data = createDataPlane(config, instance, { capture: control.capture, ca: control.ca, ports, live: control.live });
+    data = createDataPlane(config, instance, { capture: control.capture, ca: control.ca, ports, live: control.live, ticketSecret: options.ticketSecret });
     const at = parseHostPort(config.listen)!;
     bound = await data.listen(at.host, at.port);
     const plane = data;

@@ -39,3 +39,27 @@ export async function crlRevoking(caDir: string, certPems: string[]): Promise<st
   });
   return crl.toString('pem');
 }
+
+/** A client certificate that is valid now and expires `ms` from now (whole seconds: X.509 times have no finer grain). */
+export async function shortLivedClientCert(caDir: string, ms: number): Promise<{ certPem: string; keyPem: string; notAfter: Date }> {
+  const caCert = new x509.X509Certificate(await readFile(join(caDir, 'ca.crt'), 'utf8'));
+  const caKey = await importPrivateKeyPem(await readFile(join(caDir, 'ca.key'), 'utf8'));
+  const keys = await generateKeyPair('ec');
+  const notAfter = new Date(Math.ceil((Date.now() + ms) / 1000) * 1000);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: '0badc0de02',
+    subject: 'CN=short-lived client',
+    issuer: caCert.subjectName,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter,
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    signingAlgorithm: signingAlgorithmFor(caKey),
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+    ],
+  });
+  return { certPem: cert.toString('pem'), keyPem: await exportPrivateKeyPem(keys.privateKey), notAfter };
+}

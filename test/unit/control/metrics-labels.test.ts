@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { attachMetrics, BUDGET_LABELS, DECISION_LABELS, PHASE_LABELS, RECORD_KINDS, SNI_MISMATCH_LABELS } from '../../../src/control/metrics.js';
-import { publishRecord } from '../../../src/model/channels.js';
+import { attachMetrics, BUDGET_LABELS, DECISION_LABELS, LEAF_RESULT_LABELS, PHASE_LABELS, RECORD_KINDS, SNI_MISMATCH_LABELS, TLS_SIDE_LABELS } from '../../../src/control/metrics.js';
+import { publishRecord, publishTls, type TlsEvent } from '../../../src/model/channels.js';
 import { ERROR_CODES } from '../../../src/model/errors.js';
 import { newRecord, type ProxyRecord } from '../../../src/model/record.js';
 
@@ -45,6 +45,10 @@ describe('metric labels are closed sets', () => {
       odd.status = 123456;
       records.push(odd);
       for (const r of records) publishRecord(r);
+      for (const side of TLS_SIDE_LABELS) for (const resumed of [true, false]) publishTls({ instance, event: 'handshake', side, resumed });
+      // A side from outside the set (a library user's own publisher) is not counted.
+      publishTls({ instance, event: 'handshake', side: 'secret-host.example', resumed: true } as unknown as TlsEvent);
+      for (const hit of [true, false]) publishTls({ instance, event: 'leaf', hit });
       const labels = labelValues(await metrics.registry.metrics());
       const allowed: Record<string, ReadonlySet<string>> = {
         mode: new Set(['forward']),
@@ -56,6 +60,9 @@ describe('metric labels are closed sets', () => {
         phase: new Set(PHASE_LABELS),
         budget: new Set(Object.values(BUDGET_LABELS)),
         action: new Set(SNI_MISMATCH_LABELS),
+        side: new Set(TLS_SIDE_LABELS),
+        resumed: new Set(['true', 'false']),
+        result: new Set(LEAF_RESULT_LABELS),
         // prom-client's own: histogram buckets, process and GC metrics.
         le: new Set(),
         kind_gc: new Set(),
@@ -77,6 +84,8 @@ describe('metric labels are closed sets', () => {
       assert.deepEqual([...(labels.get('budget') ?? [])].sort(), ['age', 'concurrent', 'rate']);
       assert.deepEqual([...(labels.get('action') ?? [])].sort(), [...SNI_MISMATCH_LABELS].sort());
       assert.ok(labels.get('status')?.has('0'), 'a status out of range is 0');
+      assert.deepEqual([...(labels.get('side') ?? [])].sort(), [...TLS_SIDE_LABELS].sort());
+      assert.deepEqual([...(labels.get('result') ?? [])].sort(), [...LEAF_RESULT_LABELS].sort());
     } finally {
       metrics.detach();
     }

@@ -3,6 +3,7 @@ import { createPrivateKey } from 'node:crypto';
 import { before, test } from 'node:test';
 import { createCA, createLeafIssuer, type LeafIssuer } from '../../../src/certs/index.js';
 import { LeafCache } from '../../../src/inspect/leaf-cache.js';
+import { TicketKeys } from '../../../src/listeners/ticket-keys.js';
 import { isLoopbackHost } from '../../../src/ui/ui-access.js';
 
 let issuer: LeafIssuer;
@@ -25,6 +26,21 @@ test('LeafCache mints once per host and stays within its bound (least recently u
   assert.equal(cache.minted, 4);
   cache.get('203.0.113.9');
   assert.equal(cache.size, 2);
+});
+
+test('lookup() says hit or miss; a new ticket-key epoch rebuilds the context with the new keys but keeps the leaf', () => {
+  let now = 10_000;
+  const cache = new LeafCache(issuer, 4, new TicketKeys(Buffer.alloc(32, 3), 1000, () => now));
+  const first = cache.lookup('a.example');
+  assert.equal(first.hit, false);
+  const again = cache.lookup('a.example');
+  assert.equal(again.hit, true);
+  assert.equal(again.context, first.context);
+  now += 1000;
+  const rotated = cache.lookup('a.example');
+  assert.equal(rotated.hit, true);
+  assert.notEqual(rotated.context, first.context, 'a context with the new epoch\'s ticket keys');
+  assert.equal(cache.minted, 1, 'the leaf itself was not minted again');
 });
 
 const loopback: Array<[string, boolean]> = [

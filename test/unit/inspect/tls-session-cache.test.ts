@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TlsSessionCache } from '../../../src/inspect/upstream-tls.js';
+import * as tls from 'node:tls';
+import { sessionKey, TlsSessionCache } from '../../../src/inspect/upstream-tls.js';
 
 describe('upstream TLS session cache', () => {
   const s = (n: number) => Buffer.from([n]);
@@ -33,5 +34,38 @@ describe('upstream TLS session cache', () => {
     assert.deepEqual(c.get('h:443'), s(2));
     c.delete('h:443');
     assert.equal(c.get('h:443'), undefined);
+  });
+});
+
+describe('upstream TLS session lifetime and key', () => {
+  it('a session is not offered past its lifetime (the DER timeout / ticket lifetime hint), nor past 5 minutes when unreadable', () => {
+    let now = 1_000_000;
+    const c = new TlsSessionCache(10, () => now);
+    // SEQUENCE { INTEGER 1, [2] { INTEGER 90 }, [9] { INTEGER 60 } }: 60 s, the shorter.
+    const der = Buffer.from('300d020101a20302015aa90302013c', 'hex');
+    c.set('a', der);
+    c.set('b', Buffer.from([1]));
+    now += 59_000;
+    assert.deepEqual(c.get('a'), der);
+    now += 2_000;
+    assert.equal(c.get('a'), undefined, 'past the 60 s hint');
+    assert.deepEqual(c.get('b'), Buffer.from([1]));
+    now += 300_000;
+    assert.equal(c.get('b'), undefined, 'past the default');
+  });
+
+  it('the key separates server names, trust stores and verification', () => {
+    const trust = tls.createSecureContext({});
+    const other = tls.createSecureContext({});
+    const keys = new Set([
+      sessionKey('127.0.0.1:443', 'a.test', { trust, insecure: false }),
+      sessionKey('127.0.0.1:443', 'b.test', { trust, insecure: false }),
+      sessionKey('127.0.0.1:443', undefined, { trust, insecure: false }),
+      sessionKey('127.0.0.1:443', 'a.test', { trust: other, insecure: false }),
+      sessionKey('127.0.0.1:443', 'a.test', { trust, insecure: true }),
+      sessionKey('127.0.0.1:8443', 'a.test', { trust, insecure: false }),
+    ]);
+    assert.equal(keys.size, 6);
+    assert.equal(sessionKey('127.0.0.1:443', 'a.test', { trust, insecure: false }), sessionKey('127.0.0.1:443', 'a.test', { trust, insecure: false }));
   });
 });
