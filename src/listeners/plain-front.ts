@@ -2,6 +2,19 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { scanConnectHead, type ConnectHead } from './connect-head.js';
 
+/** A connection whose head is not complete yet. */
+export interface Waiting {
+  /** performance.now() when it was accepted: the header timeout counts from there. */
+  since: number;
+  /** The header timeout has passed: answered as Node's server answers it (408). */
+  expire(): void;
+}
+
+/** How often header deadlines are checked: the same tick as the HTTP server's (create-server.ts). */
+export function checkEvery(headersTimeoutMs: number): number {
+  return Math.max(100, Math.min(5000, Math.floor(headersTimeoutMs / 4)));
+}
+
 export interface PlainFrontHandlers {
   /** A CONNECT head read here: `rest` is what the client sent after it (the tunnel's first bytes). */
   connect(socket: Socket, head: ConnectHead, rest: Buffer): void;
@@ -28,16 +41,14 @@ export function createPlainFront(
   httpServer: HttpServer,
   limits: { maxHeaderBytes: number; headersTimeoutMs: number },
   handlers: PlainFrontHandlers,
-): { front: Server; waiting: Set<Socket> } {
+): { front: Server; waiting: Map<Socket, Waiting> } {
   /** Connections whose head is not read yet (a drain closes them, as the HTTP server closes its idle ones). */
-  const waiting = new Set<Socket>();
+  const waiting = new Map<Socket, Waiting>();
   // allowHalfOpen as Node's HTTP server: a tunnel passes one side's FIN on and keeps the other direction.
   const front = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    waiting.add(socket);
     let buf: Buffer | undefined;
     const stop = () => {
       waiting.delete(socket);
-      clearTimeout(timer);
       socket.off('data', onData);
       socket.off('error', onError);
       socket.off('end', onEnd);
@@ -70,15 +81,28 @@ export function createPlainFront(
       stop();
       handlers.clientError(socket, 'HPE_INVALID_EOF_STATE');
     };
-    const timer = setTimeout(() => {
-      stop();
-      handlers.clientError(socket, 'ERR_HTTP_REQUEST_TIMEOUT');
-    }, limits.headersTimeoutMs);
+    waiting.set(socket, {
+      since: performance.now(),
+      expire: () => {
+        stop();
+        handlers.clientError(socket, 'ERR_HTTP_REQUEST_TIMEOUT');
+      },
+    });
     socket.on('data', onData);
     socket.on('error', onError);
     socket.on('end', onEnd);
   });
+  // One sweep for all connections, as Node's HTTP server checks its header deadlines: a timer
+  // per connection cost more than reading its head.
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const w of waiting.values()) if (now - w.since >= limits.headersTimeoutMs) w.expire();
+  }, checkEvery(limits.headersTimeoutMs));
+  sweep.unref();
   // The HTTP server is fed, never listens: closed with the front, it stops its header-deadline checks.
-  front.once('close', () => httpServer.close(() => undefined));
+  front.once('close', () => {
+    clearInterval(sweep);
+    httpServer.close(() => undefined);
+  });
   return { front, waiting };
 }

@@ -95,7 +95,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
   });
   // The HTTP server behind a front is fed sockets and never listens: see the quirk.
   if (plain) startConnectionTracking(server);
-  const closeWaiting = () => plain?.waiting.forEach((s) => s.destroy());
+  const closeWaiting = () => plain?.waiting.forEach((_, s) => s.destroy());
   server.on('request', (req, res) => handleRequest(ctx, req, res));
   server.on('connect', (req, socket, head) => handleConnect(ctx, req, socket, head));
   server.on('upgrade', (req, socket, head) => handleUpgrade(ctx, req, socket, head));
