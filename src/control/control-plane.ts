@@ -79,7 +79,10 @@ export async function createControlPlane(config: Config, instance: string, optio
   const inspect: InspectRuntime | undefined = interceptsTls(config)
     ? await (await import('./inspect-control.js')).prepareInspect(config, instance)
     : undefined;
-  const detachLog = options.logStream ? attachLog(instance, await createLogger(config.log.format, config.log.level, options.logStream)) : undefined;
+  const { logStream } = options;
+  const detachLog = logStream
+    ? attachLog(instance, await createLogger(config.log.format, config.log.level, logStream), config.log.format === 'json' ? logStream : undefined)
+    : undefined;
   const metrics = attachMetrics(instance, config.mode);
   const records = attachRecordBuffer(instance, options.keepRecords ?? DEFAULT_KEEP_RECORDS);
   const reloader = createReloader({ instance, running: config, live, metrics: reloadMetrics(metrics.registry, live.current.id), source: options.configSource });

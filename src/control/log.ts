@@ -2,6 +2,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { lifecycleChannel, recordChannel, type LifecycleEvent } from '../model/channels.js';
 import type { ProxyRecord } from '../model/record.js';
 import { F } from './log-fields.js';
+import { decisionWord, recordJsonLine } from './record-line.js';
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -18,13 +19,6 @@ export async function createLogger(format: LogFormat, level: string, stream: Des
     return pino(options, pretty({ destination: stream as unknown as NodeJS.WritableStream, sync: true, colorize: false }));
   }
   return pino(options, stream);
-}
-
-function decisionWord(r: ProxyRecord): string | null {
-  const d = r.decision;
-  if (!d) return null;
-  if (d.verdict === 'deny' && d.enforcement === 'report') return 'would-deny';
-  return d.verdict;
 }
 
 /** The one line per tunnel / forwarded request / refused connection. */
@@ -61,13 +55,17 @@ export function recordLine(r: ProxyRecord): Record<string, unknown> {
 
 const WARN_EVENTS = new Set<LifecycleEvent['event']>(['reload_failed', 'config_reload_failed', 'needs_restart', 'warning']);
 
-/** Subscribes a logger to one proxy instance's records and lifecycle events. */
-export function attachLog(instance: string, logger: Logger): () => void {
+/**
+ * Subscribes a logger to one proxy instance's records and lifecycle events. `json`: the stream
+ * the JSON logger writes to, which record lines are then written to directly (record-line.ts).
+ */
+export function attachLog(instance: string, logger: Logger, json?: DestinationStream): () => void {
   const onRecord = (msg: unknown) => {
     const r = msg as ProxyRecord;
     if (r.instance !== instance) return;
     const level = r.status !== undefined && r.status >= 500 ? 'warn' : 'info';
-    logger[level](recordLine(r), r.kind);
+    if (!json) return void logger[level](recordLine(r), r.kind);
+    if (logger.isLevelEnabled(level)) json.write(recordJsonLine(r, level));
   };
   const onLifecycle = (msg: unknown) => {
     const e = msg as LifecycleEvent;

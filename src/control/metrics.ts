@@ -2,6 +2,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { recordChannel, tlsChannel, tunnelChannel, type TlsEvent, type TunnelEvent } from '../model/channels.js';
 import { isErrorCode } from '../model/errors.js';
 import type { ProxyRecord } from '../model/record.js';
+import { PendingCounts } from './pending-counts.js';
+
+const UP = () => ({ direction: 'up' });
+const DOWN = () => ({ direction: 'down' });
 
 /** The label values of every egresskit metric, as closed sets: a test enumerates them. */
 export const RECORD_KINDS = ['connect', 'http', 'upgrade', 'client_error', 'tls_error'] as const satisfies ReadonlyArray<ProxyRecord['kind']>;
@@ -26,24 +30,13 @@ export function attachMetrics(instance: string, mode: string): { registry: Regis
   const registry = new Registry();
   registry.setDefaultLabels({ mode });
   collectDefaultMetrics({ register: registry, prefix: 'egresskit_' });
-  const requests = new Counter({
-    name: 'egresskit_requests_total',
-    help: 'Tunnels, forwarded requests and refused connections, by kind, decision and status.',
-    labelNames: ['kind', 'decision', 'status'],
-    registers: [registry],
-  });
-  const bytes = new Counter({
-    name: 'egresskit_bytes_total',
-    help: 'Bytes relayed, by direction (up: client to destination).',
-    labelNames: ['direction'],
-    registers: [registry],
-  });
-  const errors = new Counter({
-    name: 'egresskit_errors_total',
-    help: 'Failures by error code (dns_not_found, connect_refused, policy_denied, ...).',
-    labelNames: ['code'],
-    registers: [registry],
-  });
+  // Counted per record into plain numbers, added to prom-client's counters when scraped.
+  const requests = new PendingCounts<'kind' | 'decision' | 'status'>();
+  const bytes = new PendingCounts<'direction'>();
+  const errors = new PendingCounts<'code'>();
+  requests.register(registry, 'egresskit_requests_total', 'Tunnels, forwarded requests and refused connections, by kind, decision and status.', ['kind', 'decision', 'status']);
+  bytes.register(registry, 'egresskit_bytes_total', 'Bytes relayed, by direction (up: client to destination).', ['direction']);
+  errors.register(registry, 'egresskit_errors_total', 'Failures by error code (dns_not_found, connect_refused, policy_denied, ...).', ['code']);
   const active = new Gauge({
     name: 'egresskit_active_tunnels',
     help: 'Open CONNECT and Upgrade tunnels.',
@@ -99,11 +92,15 @@ export function attachMetrics(instance: string, mode: string): { registry: Regis
     const d = r.decision;
     const decision = !d ? 'none' : d.verdict === 'deny' && d.enforcement === 'report' ? 'would-deny' : d.verdict;
     const kind = (RECORD_KINDS as readonly string[]).includes(r.kind) ? r.kind : 'client_error';
-    requests.inc({ kind, decision, status: statusLabel(r.status) });
-    if (r.bytesUp) bytes.inc({ direction: 'up' }, r.bytesUp);
-    if (r.bytesDown) bytes.inc({ direction: 'down' }, r.bytesDown);
-    // The type already closes the set; a value from outside it (a library user's own publisher) counts as internal.
-    if (r.error) errors.inc({ code: isErrorCode(r.error) ? r.error : 'internal' });
+    const status = statusLabel(r.status);
+    requests.add(`${kind} ${decision} ${status}`, () => ({ kind, decision, status }));
+    if (r.bytesUp) bytes.add('up', UP, r.bytesUp);
+    if (r.bytesDown) bytes.add('down', DOWN, r.bytesDown);
+    if (r.error) {
+      // The type already closes the set; a value from outside it (a library user's own publisher) counts as internal.
+      const code = isErrorCode(r.error) ? r.error : 'internal';
+      errors.add(code, () => ({ code }));
+    }
     const budget = r.error && Object.hasOwn(BUDGET_LABELS, r.error) ? BUDGET_LABELS[r.error as keyof typeof BUDGET_LABELS] : undefined;
     if (budget) budgets.inc({ budget });
     if (r.sniMismatch) sniMismatches.inc({ action: r.error === 'sni_mismatch' ? 'refused' : 'reported' });

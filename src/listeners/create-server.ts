@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type Server as HttpServer, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
+import { checkEvery } from './plain-front.js';
 
 /** How the proxy port accepts connections; the pipeline behind it is the same for all. */
 export type ListenerSpec =
@@ -25,7 +26,7 @@ export function createProxyServer(spec: ListenerSpec, limits: HttpLimits): HttpS
     requestTimeout: 0,
     headersTimeout: limits.headersTimeoutMs,
     // Node checks header deadlines on this tick; keep it a fraction of the timeout.
-    connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(limits.headersTimeoutMs / 4))),
+    connectionsCheckingInterval: checkEvery(limits.headersTimeoutMs),
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     insecureHTTPParser: false,
     // The request target names the destination; HTTP/1.0 clients send CONNECT without Host.

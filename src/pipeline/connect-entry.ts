@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { formatHostPort, parseAuthority, type Destination } from '../model/destination.js';
 import type { ProxyError } from '../model/errors.js';
@@ -7,7 +8,7 @@ import type { UpstreamConnection } from '../upstream/connection.js';
 import { clientAddress } from './admission.js';
 import type { ConfigVersion, ProxyContext } from './context.js';
 import type { Entry, Hop } from './entry.js';
-import { identify } from './identify.js';
+import { identify, type IdentifySource } from './identify.js';
 import { writeRawError } from './respond.js';
 import { dialHop, socketGone, watchEarlyErrors } from './raw-client.js';
 import { dialRoute, runPipeline } from './run.js';
@@ -15,6 +16,12 @@ import { tunnelChecked } from './sni-check.js';
 import { refuseHead, requestHeadError } from './request-line.js';
 
 const ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n');
+
+/** What the entry reads of a CONNECT head: an IncomingMessage, or the head the plain listener read itself. */
+export interface ConnectRequest extends IdentifySource {
+  /** The request target (host:port). */
+  url?: string | undefined;
+}
 
 /**
  * CONNECT host:port, the tunnel every HTTPS client behind a proxy uses: target from the
@@ -30,7 +37,7 @@ class ConnectEntry implements Entry<UpstreamConnection> {
 
   constructor(
     private readonly ctx: ProxyContext,
-    private readonly req: IncomingMessage,
+    private readonly req: ConnectRequest,
     private readonly socket: Duplex,
     private readonly head: Buffer,
   ) {
@@ -86,4 +93,13 @@ export function handleConnect(ctx: ProxyContext, req: IncomingMessage, socket: D
   const refused = requestHeadError(req);
   if (refused) return refuseHead(ctx, req, socket, refused);
   void runPipeline(ctx, new ConnectEntry(ctx, req, socket, head));
+}
+
+/**
+ * A CONNECT head the plain listener read itself (listeners/connect-head.ts): HTTP/1.x without
+ * Transfer-Encoding by construction, so nothing of requestHeadError applies; the same entry.
+ */
+export function handleConnectHead(ctx: ProxyContext, head: { url: string; proxyAuthorization: string | undefined }, socket: Socket, rest: Buffer): void {
+  const req: ConnectRequest = { url: head.url, socket, headers: { 'proxy-authorization': head.proxyAuthorization } };
+  void runPipeline(ctx, new ConnectEntry(ctx, req, socket, rest));
 }

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { parseProxyAuthorization } from '../identity/basic-auth.js';
 import { identityFromCertificate } from '../identity/certificate.js';
@@ -21,12 +21,18 @@ function certificateIdentity(socket: TLSSocket): ClientIdentity | undefined {
   return id;
 }
 
+/** What identify reads of a request: an IncomingMessage, or the CONNECT head the plain listener read. */
+export interface IdentifySource {
+  socket: Socket;
+  headers: { 'proxy-authorization'?: string | undefined };
+}
+
 /**
  * Who is asking. A verified client certificate names the client; Basic credentials are checked
  * when an htpasswd file is configured (both are required when both are configured), against the
  * users of the version the pipeline read for this decision.
  */
-export async function identify(req: IncomingMessage, version: Pick<ConfigVersion, 'htpasswd'>): Promise<ClientIdentity> {
+export async function identify(req: IdentifySource, version: Pick<ConfigVersion, 'htpasswd'>): Promise<ClientIdentity> {
   const certId = req.socket instanceof TLSSocket ? certificateIdentity(req.socket) : undefined;
   const { htpasswd } = version;
   if (!htpasswd) return certId ?? ANONYMOUS;

@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import { createInterception, type InterceptionCA } from '../inspect/interception.js';
 import { createProxyServer, type ListenerSpec } from '../listeners/create-server.js';
 import { isHandshakeError, tlsFailureReason } from '../listeners/tls-errors.js';
+import { createPlainFront } from '../listeners/plain-front.js';
 import { createTlsFront } from '../listeners/tls-front.js';
 import { loadTlsMaterial, tlsFiles, watchTlsMaterial } from '../listeners/tls-material.js';
 import { resumedWithExpiredCertificate } from '../listeners/resumed-session.js';
@@ -15,7 +16,7 @@ import type { CaptureHook } from '../model/exchange.js';
 import { newRecord } from '../model/record.js';
 import { clientAddress } from '../pipeline/admission.js';
 import { handleClientError } from '../pipeline/client-error.js';
-import { handleConnect } from '../pipeline/connect-entry.js';
+import { handleConnect, handleConnectHead } from '../pipeline/connect-entry.js';
 import { createGuards } from '../pipeline/guards.js';
 import type { LiveConfig, ProxyContext } from '../pipeline/context.js';
 import { failRawExchange } from '../pipeline/fail.js';
@@ -89,10 +90,22 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
     headersTimeoutMs: config.timeouts.headers,
     keepAliveTimeoutMs: config.timeouts.keepAlive,
   });
-  server.on('connection', (socket: Socket) => {
+  // Plain: a CONNECT head is read without the HTTP server (see the front); it is given the rest.
+  const plain =
+    spec.kind === 'plain'
+      ? createPlainFront(server, { maxHeaderBytes: config.limits.maxHeaderBytes, headersTimeoutMs: config.timeouts.headers }, {
+          connect: (socket, head, rest) => handleConnectHead(ctx, head, socket, rest),
+          clientError: (socket, code) => handleClientError(ctx, Object.assign(new Error(code), { code }), socket),
+        })
+      : undefined;
+  // Counted where connections are accepted: the plain front passes some on to the HTTP server.
+  (plain?.front ?? server).on('connection', (socket: Socket) => {
     ctx.state.connections++;
     socket.once('close', () => ctx.state.connections--);
   });
+  // The HTTP server behind a front is fed sockets and never listens: see the quirk.
+  if (plain) startConnectionTracking(server);
+  const closeWaiting = () => plain?.waiting.forEach((_, s) => s.destroy());
   server.on('request', (req, res) => handleRequest(ctx, req, res));
   server.on('connect', (req, socket, head) => handleConnect(ctx, req, socket, head));
   server.on('upgrade', (req, socket, head) => handleUpgrade(ctx, req, socket, head));
@@ -152,7 +165,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
       (err) => publishLifecycle({ instance, event: 'reload_failed', detail: { reason: err.message } }),
     );
   }
-  const listener: NetServer = front ?? server;
+  const listener: NetServer = front ?? plain?.front ?? server;
   let closed: Promise<void> | undefined;
 
   return {
@@ -178,12 +191,14 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
       const deadline = Date.now() + drainMs;
       while (Date.now() < deadline && !(serverClosed && ctx.state.tunnels.size === 0)) {
         server.closeIdleConnections();
+        closeWaiting();
         interceptor?.closeIdle();
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       const cut = ctx.state.tunnels.size;
       for (const t of ctx.state.tunnels) t.destroy();
       server.closeAllConnections();
+      closeWaiting();
       interceptor?.close();
       // A cut tunnel publishes its record once its sockets have closed; wait for those lines.
       for (let i = 0; i < 40 && ctx.state.tunnels.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));

@@ -1,0 +1,120 @@
+/**
+ * The plain listener reads CONNECT heads itself (listeners/plain-front.ts) and gives every other
+ * connection to Node's HTTP server: what it answers must be what that server answered, and the
+ * bounds it keeps (header timeout, drain) must hold for the connections it holds.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { startProxy, type ProxyHandle, type ProxyRecord } from '../../../src/index.js';
+import { startEchoHost } from '../../helpers/fronting.js';
+import { openSocket, rawExchange, readUntil, statusOf } from '../../helpers/raw.js';
+
+const HEADERS_MS = 400;
+
+describe('plain listener: CONNECT heads read without the HTTP server', () => {
+  let echo: Awaited<ReturnType<typeof startEchoHost>>;
+  let proxy: ProxyHandle;
+  before(async () => {
+    echo = await startEchoHost();
+    proxy = await startProxy({
+      listen: '127.0.0.1:0',
+      admin: 'off',
+      policy: { allowPrivate: true, connectPorts: [echo.port] },
+      timeouts: { headers: `${HEADERS_MS}ms` },
+    });
+  });
+  after(async () => {
+    await proxy?.close(0);
+    await echo?.close();
+  });
+  /** The next record of this kind (tunnels of the tests before may still be closing). */
+  const nextRecord = async (records: AsyncIterableIterator<ProxyRecord>, kind: ProxyRecord['kind']) => {
+    for (;;) {
+      const r = (await records.next()).value as ProxyRecord;
+      if (r.kind === kind) return r;
+    }
+  };
+
+  it('a head and the first tunnel bytes in one write: 200, and those bytes reach the destination first', async () => {
+    const s = await openSocket(proxy.address.port);
+    s.write(`CONNECT 127.0.0.1:${echo.port} HTTP/1.1\r\nHost: 127.0.0.1:${echo.port}\r\n\r\nfirst-bytes|`);
+    const got = await readUntil(s, 'first-bytes|');
+    assert.equal(statusOf(got), 200, got);
+    s.write('more');
+    assert.match(await readUntil(s, 'more'), /more$/);
+    s.destroy();
+  });
+
+  it('a head written a few bytes at a time (within the header timeout): 200 and a working tunnel', async () => {
+    const s = await openSocket(proxy.address.port);
+    const head = `CONNECT 127.0.0.1:${echo.port} HTTP/1.1\r\nUser-Agent: slow\r\n\r\n`;
+    for (let i = 0; i < head.length; i += 9) {
+      s.write(head.slice(i, i + 9));
+      await sleep(5);
+    }
+    assert.equal(statusOf(await readUntil(s, '\r\n\r\n')), 200);
+    s.write('ping');
+    assert.match(await readUntil(s, 'ping'), /ping$/);
+    s.destroy();
+  });
+
+  it('a CONNECT head trickled past the header timeout: 408 and a request_timeout record, as for any request', async () => {
+    const records = proxy.recordStream({ replay: false });
+    const s = await openSocket(proxy.address.port);
+    const started = performance.now();
+    s.write('CONNECT 127.0.0.1:1 HTTP/1.1\r\n');
+    const timer = setInterval(() => s.writable && s.write('X-a: b\r\n'), 50);
+    try {
+      const res = await readUntil(s, '\r\n\r\n', 5000);
+      assert.equal(statusOf(res), 408, res);
+      assert.ok(performance.now() - started >= HEADERS_MS - 50);
+    } finally {
+      clearInterval(timer);
+      s.destroy();
+    }
+    const r = await nextRecord(records, 'client_error');
+    assert.equal(r.error, 'request_timeout');
+  });
+
+  it('a client that ends the connection inside a CONNECT head: 400 bad_request, as Node answers it', async () => {
+    const res = await rawExchange(proxy.address.port, Buffer.from(''), 100).catch(() => '');
+    assert.equal(res, '');
+    const s = await openSocket(proxy.address.port);
+    s.end('CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: x');
+    const got = await readUntil(s, '\r\n\r\n');
+    assert.equal(statusOf(got), 400, got);
+    assert.match(got, /Proxy-Status: egresskit; error=/);
+    s.destroy();
+  });
+
+  it('heads it leaves to the HTTP server get that server answers (bare LF, obs-fold, Transfer-Encoding, oversize)', async () => {
+    const cases: Array<[string, number]> = [
+      [`CONNECT 127.0.0.1:${echo.port} HTTP/1.1\nHost: x\n\n`, 400],
+      [`CONNECT 127.0.0.1:${echo.port} HTTP/1.1\r\nX: a\r\n b\r\n\r\n`, 400],
+      [`CONNECT 127.0.0.1:${echo.port} HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n`, 400],
+      [`CONNECT 127.0.0.1:${echo.port} HTTP/1.1\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      [`CONNECT 127.0.0.1:${echo.port} HTTP/2.0\r\n\r\n`, 400],
+    ];
+    for (const [head, status] of cases) {
+      const res = await rawExchange(proxy.address.port, head);
+      assert.equal(statusOf(res), status, `${JSON.stringify(head.slice(0, 60))}: ${res}`);
+    }
+    // And a head Node reads, with its bytes pushed back: a keep-alive GET answered in full.
+    const res = await rawExchange(proxy.address.port, 'GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.match(res, /this is an egress proxy, not a web server/);
+  });
+
+  it('a drain closes connections still waiting for their head at once, not at the header timeout', { timeout: 15_000 }, async () => {
+    const p = await startProxy({ listen: '127.0.0.1:0', admin: 'off', policy: { allowPrivate: true }, timeouts: { headers: '30s' } });
+    const s = await openSocket(p.address.port);
+    s.write('CONNECT 127.0.0.1:1 HTTP/1.1\r\n');
+    await sleep(50);
+    const started = performance.now();
+    const closed = once(s, 'close');
+    await p.close(5000);
+    await closed;
+    assert.ok(performance.now() - started < 2000, `closed after ${Math.round(performance.now() - started)} ms`);
+  });
+});
