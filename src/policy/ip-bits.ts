@@ -101,3 +101,14 @@ export function ipv6PrefixKey(words: Uint32Array, prefix: number): string {
   }
   return key;
 }
+
+/** Whether the first `prefix` bits (0-128) of two IPv6 addresses are equal. */
+export function ipv6InNetwork(words: Uint32Array, net: Uint32Array, prefix: number): boolean {
+  for (let k = 0; k < 4; k++) {
+    const bits = prefix - 32 * k;
+    if (bits <= 0) return true;
+    const b = bits > 32 ? 32 : bits;
+    if (topBits(words[k]!, b) !== topBits(net[k]!, b)) return false;
+  }
+  return true;
+}
