@@ -2,12 +2,12 @@
 // Policy at scale: what compiling and deciding cost for 1 .. 100,000 host rules and as many
 // CIDR rules, on the built dist (npm run build first).
 //   - compile: compilePolicy() wall time, median of a few;
-//   - heap: V8 heap held by the compiled policy (after gc, the rule specs excluded), and the
-//     external/native memory it holds;
+//   - memory: V8 heap held by the compiled policy (after gc, the rule specs excluded), and the
+//     RSS it added (which also counts native objects such as BlockLists; noisier);
 //   - decision: CPU time (process.cpuUsage, user+sys) per decision, phase one (decideHost) and
 //     phase two (decideAddress) as the pipeline runs them, over a fixed mix of half hits (a rule
 //     picked uniformly, so a linear scan pays for its position) and half misses; median of
-//     several rounds. The ratio compares 100,000 rules with 10.
+//     several rounds, interleaved across sizes. The ratio compares 100,000 rules with 10.
 // Usage: npm run bench:policy -- [--dist DIR] [--counts 1,10,100,10000,100000] [--rounds 7] [--json FILE]
 // --dist points at another build (e.g. an older commit's dist) to measure it side by side.
 import { writeFileSync } from 'node:fs';
@@ -85,7 +85,7 @@ function median(xs) {
   return s[Math.floor(s.length / 2)];
 }
 
-function measure(kind, n) {
+function compileAndMeasure(kind, n) {
   const rules = kind.rules(n);
   const reps = n >= 10_000 ? 3 : 7;
   const times = [];
@@ -100,63 +100,64 @@ function measure(kind, n) {
   globalThis.gc();
   const after = process.memoryUsage();
   const queries = Array.from({ length: QUERIES }, () => kind.query(n)).map(({ target, ip }) => ({ facts: { dest: parseAuthority(target), identity: ANONYMOUS, method: 'CONNECT' }, ip }));
-  let sink = 0;
-  const decide = (q) => {
-    const host = decideHost(policy, q.facts);
-    const d = host?.verdict === 'deny' && host.enforcement === 'enforce' ? host : decideAddress(policy, q.facts, q.ip, host, undefined);
-    sink += d.verdict === 'allow' ? 1 : 0;
+  return {
+    row: {
+      kind: kind === hosts ? 'host' : 'cidr',
+      rules: n,
+      compileMs: median(times),
+      heapMiB: (after.heapUsed - before.heapUsed) / 2 ** 20,
+      rssMiB: (after.rss - before.rss) / 2 ** 20,
+      ns: [],
+    },
+    policy,
+    queries,
   };
-  // Calibrate: enough decisions for a round to take ROUND_CPU_US of CPU.
+}
+
+let sink = 0;
+function decide(policy, q) {
+  const host = decideHost(policy, q.facts);
+  const d = host?.verdict === 'deny' && host.enforcement === 'enforce' ? host : decideAddress(policy, q.facts, q.ip, host, undefined);
+  sink += d.verdict === 'allow' ? 1 : 0;
+}
+
+/** Decisions for a round to take about ROUND_CPU_US of CPU. */
+function calibrate({ policy, queries }) {
   let iterations = 16;
   for (;;) {
     const c0 = process.cpuUsage();
-    for (let k = 0; k < iterations; k++) decide(queries[k % QUERIES]);
+    for (let k = 0; k < iterations; k++) decide(policy, queries[k % QUERIES]);
     const c = process.cpuUsage(c0);
     if (c.user + c.system >= ROUND_CPU_US / 4 || iterations >= 1 << 24) {
-      iterations = Math.max(64, Math.ceil((iterations * ROUND_CPU_US) / Math.max(1, c.user + c.system)));
-      break;
+      return Math.max(16, Math.ceil((iterations * ROUND_CPU_US) / Math.max(1, c.user + c.system)));
     }
     iterations *= 4;
   }
-  const ns = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const start = pick(QUERIES);
-    const c0 = process.cpuUsage();
-    for (let k = 0; k < iterations; k++) decide(queries[(start + k) % QUERIES]);
-    const c = process.cpuUsage(c0);
-    ns.push(((c.user + c.system) * 1000) / iterations);
-  }
-  const hits = sink;
-  return {
-    kind: kind === hosts ? 'host' : 'cidr',
-    rules: n,
-    compileMs: median(times),
-    heapMiB: (after.heapUsed - before.heapUsed) / 2 ** 20,
-    externalMiB: (after.external - before.external) / 2 ** 20,
-    nsPerDecision: median(ns),
-    allowed: hits > 0,
-    policy,
-  };
 }
 
-const results = [];
-for (const [name, kind] of [
-  ['host', hosts],
-  ['cidr', cidrs],
-]) {
-  for (const n of COUNTS) {
-    const { policy: _held, ...row } = measure(kind, n);
-    results.push(row);
-    process.stderr.write(`${name} ${n} done\n`);
-  }
+function round({ policy, queries, row }, iterations) {
+  const start = pick(QUERIES);
+  const c0 = process.cpuUsage();
+  for (let k = 0; k < iterations; k++) decide(policy, queries[(start + k) % QUERIES]);
+  const c = process.cpuUsage(c0);
+  row.ns.push(((c.user + c.system) * 1000) / iterations);
 }
+
+// Compile everything first, then interleave the decision rounds across sizes, so that load from
+// other processes on the machine falls on every size alike.
+const cases = [];
+for (const kind of [hosts, cidrs]) for (const n of COUNTS) cases.push(compileAndMeasure(kind, n));
+const iterations = cases.map(calibrate);
+for (let r = 0; r < ROUNDS; r++) cases.forEach((c, i) => round(c, iterations[i]));
+const results = cases.map(({ row: { ns, ...row } }) => ({ ...row, nsPerDecision: median(ns), rounds: ns }));
+if (sink < 0) console.log(sink);
 
 const fmt = (x, d) => x.toFixed(d).padStart(10);
-console.log(`policy bench: ${DIST}, node ${process.version}, median of ${ROUNDS} rounds of ~${ROUND_CPU_US / 1000} ms CPU`);
-console.log('| kind | rules | compile ms | heap MiB | external MiB | ns/decision |');
+console.log(`policy bench: ${DIST}, node ${process.version}, median of ${ROUNDS} interleaved rounds of ~${ROUND_CPU_US / 1000} ms CPU per size`);
+console.log('| kind | rules | compile ms | heap MiB | RSS MiB | ns/decision |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const r of results) {
-  console.log(`| ${r.kind} | ${String(r.rules).padStart(7)} | ${fmt(r.compileMs, 2)} | ${fmt(r.heapMiB, 2)} | ${fmt(r.externalMiB, 2)} | ${fmt(r.nsPerDecision, 0)} |`);
+  console.log(`| ${r.kind} | ${String(r.rules).padStart(7)} | ${fmt(r.compileMs, 2)} | ${fmt(r.heapMiB, 2)} | ${fmt(r.rssMiB, 1)} | ${fmt(r.nsPerDecision, 0)} |`);
 }
 for (const kind of ['host', 'cidr']) {
   const at = (n) => results.find((r) => r.kind === kind && r.rules === n);
