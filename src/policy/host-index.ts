@@ -1,3 +1,4 @@
+import { KeyFilter, SEED, step } from './key-filter.js';
 import type { HostPattern } from './patterns.js';
 import { appendRule, type RuleList } from './rule-order.js';
 
@@ -13,6 +14,8 @@ export class HostIndex {
   private readonly suffix = new Map<string, RuleList>();
   /** Rules with "*". */
   readonly any: RuleList = [];
+  /** Every key of both maps, so that most misses cost no map lookup at all. */
+  private readonly filter = new KeyFilter();
 
   add(p: HostPattern, rule: number): void {
     if (p.kind === 'any') appendRule(this.any, rule);
@@ -23,15 +26,28 @@ export class HostIndex {
     }
   }
 
-  /** Pushes onto `out` the lists of rules whose name patterns match `host` (a normalised name). */
+  /** Called once every pattern is added. */
+  seal(): void {
+    this.filter.fill([...this.exact.keys(), ...this.suffix.keys()], this.exact.size + this.suffix.size);
+  }
+
+  /**
+   * Pushes onto `out` the lists of rules whose name patterns match `host` (a normalised name):
+   * the suffixes starting at each dot, then the whole name, hashed in one pass from the end.
+   */
   candidates(host: string, out: RuleList[]): void {
-    const exact = this.exact.get(host);
-    if (exact) out.push(exact);
-    if (this.suffix.size > 0) {
-      for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
-        const list = this.suffix.get(host.slice(dot));
+    let h = SEED;
+    for (let i = host.length - 1; i >= 0; i--) {
+      const c = host.charCodeAt(i);
+      h = step(h, c);
+      if (c === 46 && this.filter.mayHave(h)) {
+        const list = this.suffix.get(host.slice(i));
         if (list) out.push(list);
       }
+    }
+    if (this.filter.mayHave(h)) {
+      const exact = this.exact.get(host);
+      if (exact) out.push(exact);
     }
     if (this.any.length > 0) out.push(this.any);
   }

@@ -25,6 +25,7 @@ export function buildPolicyIndex(rules: readonly CompiledRule[]): PolicyIndex {
     for (const p of rule.names) names.add(p, i);
     for (const p of rule.addresses) if (p.kind === 'cidr') cidrs.add(p, i);
   });
+  names.seal();
   const any = names.any;
   return {
     visitNameRules(host, visit) {
