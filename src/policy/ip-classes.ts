@@ -82,28 +82,35 @@ export function ipv6Groups(ip: string): number[] {
   return [...h, ...Array<string>(fill).fill('0'), ...t].map((g) => parseInt(g, 16));
 }
 
-function v4FromBits(hi: number, lo: number): string {
-  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+function dotted(word: number): string {
+  return `${word >>> 24}.${(word >>> 16) & 0xff}.${(word >>> 8) & 0xff}.${word & 0xff}`;
 }
 
 /**
  * IPv6 forms that carry an IPv4 address: a guard that only looks at the IPv6 class would let
  * ::ffff:127.0.0.1 or 64:ff9b::a9fe:a9fe (NAT64 to the metadata address) through.
+ * The IPv4 address as a word (ip-bits.ts), or -1.
  */
+export function embeddedIpv4Word(words: Uint32Array): number {
+  const [w0, w1, w2, w3] = words as unknown as [number, number, number, number];
+  // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (deprecated compatible form), not :: or ::1
+  if (w0 === 0 && w1 === 0 && (w2 === 0xffff || (w2 === 0 && w3 >>> 16 !== 0))) return w3;
+  // ::ffff:0:a.b.c.d (SIIT translated form)
+  if (w0 === 0 && w1 === 0 && w2 === 0xffff0000) return w3;
+  // 64:ff9b::/96 well-known NAT64 prefix, 64:ff9b:1::/48 local-use NAT64
+  if (w0 === 0x0064ff9b) return w3;
+  // 2002::/16 6to4
+  if (w0 >>> 16 === 0x2002) return (((w0 & 0xffff) << 16) | (w1 >>> 16)) >>> 0;
+  // 2001:0::/32 Teredo: the client address is stored inverted in the last 32 bits
+  if (w0 === 0x20010000) return (w3 ^ 0xffffffff) >>> 0;
+  return -1;
+}
+
+/** The IPv4 address an IPv6 address carries (embeddedIpv4Word), dotted. */
 export function embeddedIpv4(ip: string): string | undefined {
   if (isIP(ip) !== 6 || !ipv6Words(ip, scratch)) return undefined;
-  const [w0, w1, w2, w3] = scratch as unknown as [number, number, number, number];
-  // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (deprecated compatible form), not :: or ::1
-  if (w0 === 0 && w1 === 0 && (w2 === 0xffff || (w2 === 0 && w3 >>> 16 !== 0))) return v4FromBits(w3 >>> 16, w3 & 0xffff);
-  // ::ffff:0:a.b.c.d (SIIT translated form)
-  if (w0 === 0 && w1 === 0 && w2 === 0xffff0000) return v4FromBits(w3 >>> 16, w3 & 0xffff);
-  // 64:ff9b::/96 well-known NAT64 prefix, 64:ff9b:1::/48 local-use NAT64
-  if (w0 === 0x0064ff9b) return v4FromBits(w3 >>> 16, w3 & 0xffff);
-  // 2002::/16 6to4
-  if (w0 >>> 16 === 0x2002) return v4FromBits(w0 & 0xffff, w1 >>> 16);
-  // 2001:0::/32 Teredo: the client address is stored inverted in the last 32 bits
-  if (w0 === 0x20010000) return v4FromBits((w3 >>> 16) ^ 0xffff, (w3 & 0xffff) ^ 0xffff);
-  return undefined;
+  const word = embeddedIpv4Word(scratch);
+  return word < 0 ? undefined : dotted(word);
 }
 
 export interface AddressClassification {
@@ -112,22 +119,24 @@ export interface AddressClassification {
   via?: string;
 }
 
+function classifyIpv4(word: number): AddressClass {
+  if (METADATA_V4.has(word)) return 'metadata';
+  if (word === 0xffffffff) return 'broadcast';
+  for (const { key, prefix, cls } of V4_NETS) if (topBits(word, prefix) === key) return cls;
+  return 'public';
+}
+
 export function classifyAddress(ip: string): AddressClassification {
   const family = isIP(ip);
-  if (family === 4) {
-    const word = ipv4Word(ip);
-    if (METADATA_V4.has(word)) return { cls: 'metadata' };
-    if (word === 0xffffffff) return { cls: 'broadcast' };
-    for (const { key, prefix, cls } of V4_NETS) if (topBits(word, prefix) === key) return { cls };
-    return { cls: 'public' };
-  }
+  if (family === 4) return { cls: classifyIpv4(ipv4Word(ip)) };
   if (family === 6) {
-    const v4 = embeddedIpv4(ip);
-    if (v4 !== undefined) {
-      const inner = classifyAddress(v4);
-      if (inner.cls !== 'public') return { cls: inner.cls, via: v4 };
-    }
+    // One parse: the embedded IPv4 address and the IPv6 ranges are read from the same words.
     ipv6Words(ip, scratch);
+    const v4 = embeddedIpv4Word(scratch);
+    if (v4 >= 0) {
+      const cls = classifyIpv4(v4);
+      if (cls !== 'public') return { cls, via: dotted(v4) };
+    }
     if (ipv6InNetwork(scratch, METADATA_V6, 128)) return { cls: 'metadata' };
     for (const { net, prefix, cls } of V6_NETS) if (ipv6InNetwork(scratch, net, prefix)) return { cls };
     return { cls: 'public' };
