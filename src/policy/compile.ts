@@ -1,4 +1,5 @@
 import { compileGlob, compileHostPattern, PatternError, type HostPattern } from './patterns.js';
+import { buildPolicyIndex, type PolicyIndex } from './policy-index.js';
 import type { Enforcement, SniCheck, Verdict } from '../model/decision.js';
 
 export interface RuleSpec {
@@ -41,6 +42,8 @@ export interface CompiledRule {
 
 export interface CompiledPolicy {
   rules: CompiledRule[];
+  /** The rules by name and network, so a decision does not scan them all (policy-index.ts). */
+  index: PolicyIndex;
   defaultVerdict: Verdict;
   /** Why the default is what it is, for the log line of a request no rule matched. */
   defaultWhy: string;
@@ -109,6 +112,7 @@ export function compilePolicy(spec: PolicySpec, pathPrefix = 'policy.rules'): Co
       : 'no allow rules are set, so anything not denied is allowed';
   return {
     rules,
+    index: buildPolicyIndex(rules),
     defaultVerdict,
     defaultWhy,
     allowPrivate: spec.allowPrivate,

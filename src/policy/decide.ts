@@ -1,6 +1,5 @@
 import { formatHostPort } from '../model/destination.js';
 import { classifyAddress } from './ip-classes.js';
-import { matchesAddress, matchesName } from './patterns.js';
 import type { CompiledPolicy, CompiledRule } from './compile.js';
 import type { Decision, RequestFacts } from '../model/decision.js';
 
@@ -63,21 +62,22 @@ export function decideHost(policy: CompiledPolicy, facts: RequestFacts): Decisio
     if (isRefusal(d)) return d;
     reported = d;
   }
-  for (const rule of policy.rules) {
-    if (!ruleApplies(rule, facts)) continue;
-    const hit =
-      dest.hostKind === 'name'
-        ? rule.names.some((p) => matchesName(p, dest.host))
-        : rule.addresses.some((p) => matchesAddress(p, dest.host));
-    if (!hit) continue;
+  // The index yields the rules whose patterns match, in rule order: the first that applies wins.
+  let found: Decision | undefined;
+  const visit = (i: number): boolean => {
+    const rule = policy.rules[i]!;
+    if (!ruleApplies(rule, facts)) return false;
     const d = fromRule(rule, facts, 'host');
-    if (isRefusal(d)) return d;
     if (isReportedDenial(d)) {
       reported ??= d;
-      continue;
+      return false;
     }
-    return reported ? { ...d, reported } : d;
-  }
+    found = d;
+    return true;
+  };
+  if (dest.hostKind === 'name') policy.index.visitNameRules(dest.host, visit);
+  else policy.index.visitAddressRules(dest.host, true, visit);
+  if (found) return isRefusal(found) || !reported ? found : { ...found, reported };
   // In allow-list mode a name no rule names is refused here, without a DNS lookup that would
   // leak it; address rules still decide IP literals and what allowed names resolve to.
   if (dest.hostKind === 'name' && policy.defaultVerdict === 'deny') {
@@ -130,18 +130,20 @@ export function decideAddress(
   }
   let { decided, reported } = unpack(hostDecision);
   let allowedByAddress: Decision | undefined;
-  for (const rule of policy.rules) {
-    if (rule.addresses.length === 0 || !ruleApplies(rule, facts)) continue;
-    if (!rule.addresses.some((p) => p.kind === 'cidr' && matchesAddress(p, ip))) continue;
+  let refused: Decision | undefined;
+  policy.index.visitAddressRules(ip, false, (i) => {
+    const rule = policy.rules[i]!;
+    if (!ruleApplies(rule, facts)) return false;
     const d = fromRule(rule, facts, 'ip', ip);
-    if (isRefusal(d)) return d;
     if (isReportedDenial(d)) {
       reported ??= d;
-      continue;
+      return false;
     }
-    allowedByAddress = d;
-    break;
-  }
+    if (isRefusal(d)) refused = d;
+    else allowedByAddress = d;
+    return true;
+  });
+  if (refused) return refused;
   if (!policy.allowPrivate && !allowedByAddress) {
     const { cls, via } = classifyAddress(ip);
     if (cls !== 'public') {

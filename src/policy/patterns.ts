@@ -1,6 +1,7 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { embeddedIpv4 } from './ip-classes.js';
+import { ipv4Word, ipv6PrefixKey, ipv6Words, topBits } from './ip-bits.js';
 
 /**
  * One destination pattern from --allow/--deny or a rule's `hosts` list:
@@ -14,7 +15,19 @@ export type HostPattern =
   | { kind: 'any'; source: string }
   | { kind: 'exact'; source: string; host: string }
   | { kind: 'suffix'; source: string; suffix: string; apex: boolean }
-  | { kind: 'cidr'; source: string; list: BlockList; family: 'ipv4' | 'ipv6' };
+  | CidrPattern;
+
+/**
+ * A network as its prefix length and the value of its first `prefix` bits (ip-bits.ts): the
+ * same key the policy index hashes, so a match is one comparison.
+ */
+export interface CidrPattern {
+  kind: 'cidr';
+  source: string;
+  family: 'ipv4' | 'ipv6';
+  prefix: number;
+  key: number | string;
+}
 
 export class PatternError extends Error {
   override readonly name = 'PatternError';
@@ -45,10 +58,10 @@ export function compileHostPattern(source: string): HostPattern {
     if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) {
       throw new PatternError(`"${source}" has a bad prefix length (0-${max})`);
     }
-    const list = new BlockList();
-    const fam = family === 4 ? 'ipv4' : 'ipv6';
-    list.addSubnet(addr, prefix, fam);
-    return { kind: 'cidr', source, list, family: fam };
+    if (family === 4) return { kind: 'cidr', source, family: 'ipv4', prefix, key: topBits(ipv4Word(addr), prefix) };
+    const words = new Uint32Array(4);
+    ipv6Words(addr, words);
+    return { kind: 'cidr', source, family: 'ipv6', prefix, key: ipv6PrefixKey(words, prefix) };
   }
   if (text.startsWith('*.')) return { kind: 'suffix', source, suffix: `.${normaliseName(text.slice(2), source)}`, apex: false };
   if (text.startsWith('.')) return { kind: 'suffix', source, suffix: `.${normaliseName(text.slice(1), source)}`, apex: true };
@@ -72,15 +85,19 @@ export function matchesName(p: HostPattern, host: string): boolean {
   }
 }
 
+const scratch = new Uint32Array(4);
+
 /** Matches an address (the target was an IP literal, or the name resolved to it). */
 export function matchesAddress(p: HostPattern, ip: string): boolean {
   if (p.kind === 'any') return true;
   if (p.kind !== 'cidr') return false;
-  if (isIP(ip) === 4) return p.family === 'ipv4' && p.list.check(ip, 'ipv4');
-  if (p.family === 'ipv6') return p.list.check(ip, 'ipv6');
+  const family = isIP(ip);
+  if (family === 4) return p.family === 'ipv4' && topBits(ipv4Word(ip), p.prefix) === p.key;
+  if (family !== 6) return false;
+  if (p.family === 'ipv6') return ipv6Words(ip, scratch) && ipv6PrefixKey(scratch, p.prefix) === p.key;
   // An IPv4 rule also covers the IPv6 spellings of that address (::ffff:10.0.0.1, NAT64, 6to4).
   const v4 = embeddedIpv4(ip);
-  return v4 !== undefined && p.list.check(v4, 'ipv4');
+  return v4 !== undefined && topBits(ipv4Word(v4), p.prefix) === p.key;
 }
 
 /** Identity patterns: exact, or with "*" standing for any run of characters. */

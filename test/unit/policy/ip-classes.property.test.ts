@@ -9,9 +9,10 @@ import { isIP } from 'node:net';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parseAuthority } from '../../../src/model/destination.js';
-import { classifyAddress, ipv6Groups } from '../../../src/policy/ip-classes.js';
+import { classifyAddress, embeddedIpv4, ipv6Groups } from '../../../src/policy/ip-classes.js';
 import { fuzzParams } from '../../helpers/fuzz.js';
 import { dotted, ipv4Spelling } from '../model/destination-arbitraries.js';
+import { referenceClassify, referenceEmbeddedIpv4 } from './ip-classes-reference.js';
 
 const hex = (g: number) => g.toString(16);
 
@@ -110,6 +111,19 @@ describe('property: address classes do not depend on spelling', () => {
         assert.ok(CLASSES.has(classifyAddress(s).cls));
       }),
       fuzzParams(3000),
+    );
+  });
+
+  test('the arithmetic classifier agrees with the BlockList one it replaced, on every spelling', () => {
+    const v4 = fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.constantFrom(0, 0x7f000001, 0xa9fea9fe, 0xa9feaa02, 0x646464c8, 0xffffffff, 0xfffffffe, 0x0a000001, 0xc0000201)).map(dotted);
+    const any = fc.oneof(v4, ipv6Form.map(({ text }) => text), fc.ipV6(), fc.ipV4(), fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF:.%'), maxLength: 45 }));
+    fc.assert(
+      fc.property(any, (ip) => {
+        if (isIP(ip) === 0) return;
+        assert.deepEqual(classifyAddress(ip), referenceClassify(ip), ip);
+        assert.equal(embeddedIpv4(ip), referenceEmbeddedIpv4(ip), ip);
+      }),
+      fuzzParams(5000),
     );
   });
 });
