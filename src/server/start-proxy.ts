@@ -78,7 +78,9 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
   let bound: AddressInfo;
   let side: Awaited<ReturnType<typeof control.listen>>;
   try {
-    data = createDataPlane(config, instance, { capture: control.capture, ca: control.ca, ports, live: control.live });
+    // Loaded only when intercepting: see DataPlaneInputs.createInterception.
+    const createInterception = control.ca ? (await import('../inspect/interception.js')).createInterception : undefined;
+    data = createDataPlane(config, instance, { capture: control.capture, ca: control.ca, createInterception, ports, live: control.live });
     const at = parseHostPort(config.listen)!;
     bound = await data.listen(at.host, at.port);
     const plane = data;
