@@ -5,7 +5,8 @@
 // file per chunk is read and compiled in one go (and, on Node >= 22.1, from the compile cache:
 // see bin/egresskit). The library (dist/src/index.js) is not bundled.
 import { build } from 'esbuild';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,6 +30,29 @@ const keepLocated = {
   },
 };
 
+// Node's built-in modules are taken with require(), not `import`. Importing a built-in as ESM
+// builds its namespace by reading every export, getters included, and on Node 24 node:http's
+// WebSocket/CloseEvent/MessageEvent getters load Node's internal undici (fetch) and zlib, node:tls's
+// rootCertificates parses every root CA, node:crypto's webcrypto sets up Web Crypto: about a
+// third of the CLI's start-up. require() returns the module object and runs no getter until used.
+const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(b) {
+    b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+      if (!BUILTINS.has(args.path) || args.namespace === 'builtin') return undefined;
+      if (args.kind !== 'import-statement' && args.kind !== 'dynamic-import') return undefined;
+      return { path: args.path.replace(/^node:/, ''), namespace: 'builtin' };
+    });
+    // A CommonJS stand-in: esbuild then reads each imported name off the module object where
+    // it is used (its __toESM copies property names, never values), so no getter runs early and
+    // a name this Node lacks (zlib.zstdDecompress on Node 20) is undefined, as with `import`.
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require('node:${args.path}');\n`, loader: 'js' }));
+  },
+};
+
+// Chunk names carry a content hash: a previous build's would stay beside the new ones.
+rmSync(OUT, { recursive: true, force: true });
 const result = await build({
   entryPoints: { egresskit: join(SRC, 'cli', 'main.js') },
   outdir: OUT,
@@ -45,7 +69,7 @@ const result = await build({
   external: ['better-sqlite3', 'undici'],
   // CommonJS dependencies call require() for Node's own modules; an ESM chunk has no require.
   banner: { js: "import { createRequire as __egkRequire } from 'node:module'; const require = __egkRequire(import.meta.url);" },
-  plugins: [keepLocated],
+  plugins: [keepLocated, builtinsByRequire],
   logLevel: 'warning',
   legalComments: 'none',
   metafile: true,
