@@ -68,9 +68,14 @@ ENV NODE_ENV=production \
     HOME=/tmp \
     NODE_COMPILE_CACHE=/app/.compile-cache
 RUN mkdir /app/.compile-cache && chown 10001:10001 /app/.compile-cache
-# Numeric, so runAsNonRoot can verify it without an /etc/passwd entry.
 USER 10001:10001
 RUN node scripts/warm-compile-cache.mjs
+# Then read-only for the proxy: nothing is written outside /tmp at run time (a module first
+# loaded later, e.g. undici for plain HTTP, is compiled as usual; Node's failed write is silent).
+USER root
+RUN chown -R root:root /app/.compile-cache && chmod -R a+rX,go-w /app/.compile-cache
+# Numeric, so runAsNonRoot can verify it without an /etc/passwd entry.
+USER 10001:10001
 # forward 8888, mtls 8443, inspect 8080 (proxy) and 8081 (web UI), admin 9090.
 EXPOSE 8888 8443 8080 8081 9090
 # Exec form: node is PID 1 and receives SIGTERM itself; egresskit installs SIGTERM/SIGINT
