@@ -38,7 +38,7 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
     dial: (hop, dest) => {
       // In inspect mode an allowed request is a flow from here on, whether or not the destination answers.
       if (ctx.capture) entry.capture ??= ctx.capture(plainExchangeStart(req, record, dest));
-      return hop.via === 'parent' ? Promise.resolve(ctx.pools.parent(hop.parent.url.origin)) : ctx.pools.prepare(hop.ip, hop.port);
+      return hop.via === 'parent' ? ctx.pools.parent(hop.parent.url.origin) : ctx.pools.prepare(hop.ip, hop.port);
     },
     reused: (pooled) => pooled.reused,
     clientGone: () => req.socket.destroyed,

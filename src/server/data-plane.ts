@@ -2,7 +2,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Config } from '../config/schema.js';
-import { createInterception, type InterceptionCA } from '../inspect/interception.js';
+import type { createInterception, InterceptionCA } from '../inspect/interception.js';
 import { createProxyServer, type ListenerSpec } from '../listeners/create-server.js';
 import { isHandshakeError, tlsFailureReason } from '../listeners/tls-errors.js';
 import { createPlainFront } from '../listeners/plain-front.js';
@@ -37,6 +37,12 @@ export interface DataPlaneInputs {
   capture: CaptureHook | undefined;
   /** Inspect: the CA to intercept with (the capture hook is then set too). */
   ca: InterceptionCA | undefined;
+  /**
+   * Inspect: the interception module's factory, which the caller imports only when there is a
+   * CA (`await import('../inspect/interception.js')`): forward and plain mtls never load the
+   * interception code (TLS termination, HTTP/2, undici's client, WebSocket capture).
+   */
+  createInterception?: typeof createInterception;
   /** Every port of this proxy (the listener's is added once bound): a request to one of them is a loop. */
   ports: number[];
   /** The policy and users, swapped by the control plane's reloads; read once per decision. */
@@ -66,7 +72,8 @@ export interface DataPlane {
 
 export function createDataPlane(config: Config, instance: string, inputs: DataPlaneInputs): DataPlane {
   const tickets = new TicketKeys(inputs.ticketSecret);
-  const interceptor = inputs.ca && inputs.capture ? createInterception(config, inputs.capture, inputs.ca, tickets) : undefined;
+  if (inputs.ca && inputs.capture && !inputs.createInterception) throw new Error('createDataPlane: a CA was given without createInterception');
+  const interceptor = inputs.ca && inputs.capture ? inputs.createInterception!(config, inputs.capture, inputs.ca, tickets) : undefined;
   const files = config.tls ? tlsFiles(config.tls) : undefined;
   let material = files ? loadTlsMaterial(files) : undefined;
   const spec: ListenerSpec = material

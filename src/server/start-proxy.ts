@@ -84,7 +84,16 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
   let bound: AddressInfo;
   let side: Awaited<ReturnType<typeof control.listen>>;
   try {
-    data = createDataPlane(config, instance, { capture: control.capture, ca: control.ca, ports, live: control.live, ticketSecret: options.ticketSecret });
+    // Loaded only when intercepting: see DataPlaneInputs.createInterception.
+    const createInterception = control.ca ? (await import('../inspect/interception.js')).createInterception : undefined;
+    data = createDataPlane(config, instance, {
+      capture: control.capture,
+      ca: control.ca,
+      createInterception,
+      ports,
+      live: control.live,
+      ticketSecret: options.ticketSecret,
+    });
     const at = parseHostPort(config.listen)!;
     bound = await data.listen(at.host, at.port);
     const plane = data;
