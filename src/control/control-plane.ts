@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
+import type { Registry } from 'prom-client';
 import { parseHostPort } from '../config/host-port.js';
 import { listen } from '../listeners/listen.js';
 import { interceptsTls, type Config } from '../config/schema.js';
@@ -34,6 +35,8 @@ export interface ControlPlane {
   live: LiveConfig;
   /** Reads the files again (or takes `config`) and swaps in the new version if it is valid. */
   reload(config?: () => Config, trigger?: ReloadTrigger): ReloadOutcome;
+  /** The admin port's /metrics registry (with --workers, the primary adds per-worker metrics to it). */
+  registry: Registry;
   /** This instance's records, subscribed here (the data plane only publishes). */
   records: RecordBuffer;
   /** Inspect: the flows captured so far, oldest first; undefined in the other modes. */
@@ -97,6 +100,7 @@ export async function createControlPlane(config: Config, instance: string, optio
     capture: inspect?.capture,
     ca: inspect?.ca,
     records,
+    registry: metrics.registry,
     flows: inspect ? () => inspect.store.list().reverse() : undefined,
     detail: inspect?.detail ?? {},
     warnings: inspect?.warnings ?? [],

@@ -56,10 +56,12 @@ export function recordLine(r: ProxyRecord): Record<string, unknown> {
     [F.sniMismatch]: r.sniMismatch ?? null,
     [F.error]: r.error ?? null,
     [F.errorDetail]: r.errorDetail ?? null,
+    // Absent (not null) in a single process, so its lines stay as they were.
+    ...(r.worker !== undefined ? { [F.worker]: r.worker } : {}),
   };
 }
 
-const WARN_EVENTS = new Set<LifecycleEvent['event']>(['reload_failed', 'config_reload_failed', 'needs_restart', 'warning']);
+const WARN_EVENTS = new Set<LifecycleEvent['event']>(['reload_failed', 'config_reload_failed', 'needs_restart', 'warning', 'worker_exited']);
 
 /** Subscribes a logger to one proxy instance's records and lifecycle events. */
 export function attachLog(instance: string, logger: Logger): () => void {

@@ -24,7 +24,7 @@ import { startConnectionTracking, underlyingSocket } from '../quirks/node-quirks
 import { AddressPools } from '../upstream/address-pools.js';
 import { parseNoProxy } from '../upstream/no-proxy.js';
 import { parseParentProxy } from '../upstream/parent-proxy.js';
-import { listen } from '../listeners/listen.js';
+import { listen, type BindOptions } from '../listeners/listen.js';
 
 /**
  * What the control plane hands the data plane: where flow events go, the interception hand-off
@@ -38,6 +38,13 @@ export interface DataPlaneInputs {
   ports: number[];
   /** The policy and users, swapped by the control plane's reloads; read once per decision. */
   live: LiveConfig;
+  /**
+   * TLS session ticket keys (32 bytes): with --workers, the primary makes one and hands it to
+   * every worker, so a session resumed on any of them; random per process when absent.
+   */
+  ticketSecret?: Buffer;
+  /** How a cluster worker binds its listener (server/workers-primary.ts); absent in one process. */
+  bind?: BindOptions;
 }
 
 /**
@@ -132,7 +139,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
   return {
     scheme: spec.kind === 'tls' ? 'https' : 'http',
     async listen(host, port) {
-      const bound = await listen(listener, host, port);
+      const bound = await listen(listener, host, port, inputs.bind);
       boundPort = bound.port;
       inputs.ports.push(bound.port);
       return bound;
