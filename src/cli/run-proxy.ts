@@ -12,6 +12,18 @@ import { stopOnSignals } from './stop-on-signals.js';
 import { UsageError } from './usage-error.js';
 
 /**
+ * EGRESSKIT_WORKERS: the default of --workers when neither the flag nor the config file sets it
+ * (as GOMAXPROCS is for Go): a Deployment can set it from its CPU limit with the downward API.
+ */
+function workersFromEnv(): number | undefined {
+  const value = process.env.EGRESSKIT_WORKERS;
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 256) throw new UsageError(`EGRESSKIT_WORKERS="${value}": expected a whole number from 1 to 256, like --workers`);
+  return n;
+}
+
+/**
  * Validates config, starts the proxy (which watches the config and htpasswd files), turns
  * SIGTERM/SIGINT into a graceful drain and SIGHUP into a reload.
  */
@@ -29,7 +41,7 @@ export async function runProxy(mode: Mode, flags: ProxyFlags): Promise<void> {
   const logStream = pino.destination({ dest: 1, sync: false, minLength: 8 * 1024 });
   const flusher = setInterval(() => logStream.flush(), 200);
   flusher.unref();
-  const workers = config.workers ?? defaultWorkers();
+  const workers = config.workers ?? workersFromEnv() ?? defaultWorkers();
   let handle: { close(): Promise<void>; reload(): void; kill?(): void };
   try {
     // records() is for library callers; a long-running proxy keeps none (the log has them).

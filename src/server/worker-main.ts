@@ -85,8 +85,8 @@ if (cluster.isWorker) {
   process.once('message', (raw: unknown) => {
     const m = raw as ToWorker;
     if (m.t !== 'start') return;
-    start(m).catch((err: NodeJS.ErrnoException) => {
-      send({ t: 'failed', message: err.message, code: err.code }, () => process.exit(1));
+    start(m).catch((err: NodeJS.ErrnoException & { address?: string; port?: number }) => {
+      send({ t: 'failed', message: err.message, code: err.code, address: err.address, port: err.port }, () => process.exit(1));
     });
   });
   send({ t: 'hello' });

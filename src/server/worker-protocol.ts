@@ -33,7 +33,7 @@ export type ToPrimary =
   /** The worker's module is loaded and listens for messages (one sent before would be lost). */
   | { t: 'hello' }
   | { t: 'listening'; address: string; port: number }
-  | { t: 'failed'; message: string; code: string | undefined }
+  | { t: 'failed'; message: string; code: string | undefined; address: string | undefined; port: number | undefined }
   | { t: 'version'; id: string }
   | { t: 'batch'; items: Item[]; tunnels: number }
   | { t: 'stats'; rss: number; heapUsed: number; cpuSeconds: number; elu: number }

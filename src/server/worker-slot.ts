@@ -79,7 +79,8 @@ export class WorkerSlot {
             this.deps.onListening();
             return resolve({ address: m.address, port: m.port, family: m.address.includes(':') ? 'IPv6' : 'IPv4' });
           case 'failed':
-            return reject(Object.assign(new Error(m.message), { code: m.code }));
+            // As a bind error in one process reads: the CLI names the address it could not use.
+            return reject(Object.assign(new Error(m.message), { code: m.code, address: m.address, port: m.port }));
           case 'stats':
             return this.deps.metrics.stats(this.index, m);
           case 'version':
