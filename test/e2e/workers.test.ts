@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -214,12 +215,20 @@ describe('--workers 2: one admin port, one log, metrics summed, reload, drain an
     assert.equal(served.worker, undefined, "no worker field in a single process");
   });
 
-  it('--workers and EGRESSKIT_WORKERS are checked: a whole number from 1 to 256', async () => {
+  it('--workers and EGRESSKIT_WORKERS are checked: a whole number from 1 to 256; a busy port is a usage error', async () => {
     for (const bad of ['0', '257', 'two', '1.5', '-1']) {
       const r = await runCli(['forward', '--workers', bad, '--admin', 'off']);
       assert.equal(r.code, 2, `--workers ${bad}: ${r.stderr}`);
       assert.match(r.stderr, /--workers .*expected a whole number from 1 to 256/);
     }
+    // A worker's bind error reads as a single process's does.
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const taken = (busy.address() as AddressInfo).port;
+    const b = await runCli(['forward', '--workers', '2', '--listen', `127.0.0.1:${taken}`, '--admin', 'off']);
+    busy.close();
+    assert.equal(b.code, 2, b.stderr);
+    assert.match(b.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken} \\(EADDRINUSE\\)`));
     const r = await runCli(['forward', '--admin', 'off'], { EGRESSKIT_WORKERS: 'lots' });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /EGRESSKIT_WORKERS="lots": expected a whole number from 1 to 256/);
