@@ -8,6 +8,7 @@ import { interceptsTls, type Config } from '../config/schema.js';
 import type { InterceptionCA } from '../inspect/interception.js';
 import type { CaptureHook } from '../model/exchange.js';
 import type { Flow } from '../flows/flow.js';
+import type { ProxyRecord } from '../model/record.js';
 import { createAdminServer } from './admin-server.js';
 import { explainSetup } from './explain.js';
 import { explainHandler } from './explain-http.js';
@@ -66,6 +67,8 @@ export interface ControlOptions {
    * it nothing is watched; reload() re-reads the htpasswd file, or takes a config.
    */
   configSource?: ConfigSource;
+  /** With --workers: records whose log line a worker already wrote (the primary only writes its bytes). */
+  loggedElsewhere?: (r: ProxyRecord) => boolean;
 }
 
 function closeServer(server: HttpServer | undefined): Promise<void> {
@@ -82,7 +85,7 @@ export async function createControlPlane(config: Config, instance: string, optio
   const inspect: InspectRuntime | undefined = interceptsTls(config)
     ? await (await import('./inspect-control.js')).prepareInspect(config, instance)
     : undefined;
-  const detachLog = options.logStream ? attachLog(instance, await createLogger(config.log.format, config.log.level, options.logStream)) : undefined;
+  const detachLog = options.logStream ? attachLog(instance, await createLogger(config.log.format, config.log.level, options.logStream), options.loggedElsewhere) : undefined;
   const metrics = attachMetrics(instance, config.mode);
   const records = attachRecordBuffer(instance, options.keepRecords ?? DEFAULT_KEEP_RECORDS);
   const reloader = createReloader({ instance, running: config, live, metrics: reloadMetrics(metrics.registry, live.current.id), source: options.configSource });

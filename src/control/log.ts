@@ -63,13 +63,21 @@ export function recordLine(r: ProxyRecord): Record<string, unknown> {
 
 const WARN_EVENTS = new Set<LifecycleEvent['event']>(['reload_failed', 'config_reload_failed', 'needs_restart', 'warning', 'worker_exited']);
 
-/** Subscribes a logger to one proxy instance's records and lifecycle events. */
-export function attachLog(instance: string, logger: Logger): () => void {
+/** Writes one record's line (a worker of --workers does this itself, next to the record). */
+export function logRecord(logger: Logger, r: ProxyRecord): void {
+  const level = r.status !== undefined && r.status >= 500 ? 'warn' : 'info';
+  logger[level](recordLine(r), r.kind);
+}
+
+/**
+ * Subscribes a logger to one proxy instance's records and lifecycle events. `loggedElsewhere`
+ * names records whose line was already written (with --workers, by the worker that served it).
+ */
+export function attachLog(instance: string, logger: Logger, loggedElsewhere?: (r: ProxyRecord) => boolean): () => void {
   const onRecord = (msg: unknown) => {
     const r = msg as ProxyRecord;
-    if (r.instance !== instance) return;
-    const level = r.status !== undefined && r.status >= 500 ? 'warn' : 'info';
-    logger[level](recordLine(r), r.kind);
+    if (r.instance !== instance || loggedElsewhere?.(r)) return;
+    logRecord(logger, r);
   };
   const onLifecycle = (msg: unknown) => {
     const e = msg as LifecycleEvent;

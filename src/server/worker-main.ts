@@ -4,7 +4,8 @@ import { parseHostPort } from '../config/host-port.js';
 import { interceptsTls } from '../config/schema.js';
 import { buildVersion, LiveVersion } from '../control/config-version.js';
 import type { ProxyRecord } from '../model/record.js';
-import { Batcher, bridgeChannels } from './worker-bridge.js';
+import { Batcher, batchedLines, bridgeChannels } from './worker-bridge.js';
+import { createLogger } from '../control/log.js';
 import { ipcCaptureHook } from './worker-capture.js';
 import type { ToPrimary, ToWorker } from './worker-protocol.js';
 import { createDataPlane, type DataPlane } from './data-plane.js';
@@ -27,7 +28,8 @@ async function start(m: Extract<ToWorker, { t: 'start' }>): Promise<void> {
   const live = new LiveVersion(buildVersion(config));
   const batch = new Batcher(send);
   const rids = new WeakMap<ProxyRecord, number>();
-  bridgeChannels(batch, instance, index, rids);
+  const logger = await createLogger(config.log.format, config.log.level, batchedLines(batch, config.log.format === 'pretty'));
+  bridgeChannels(batch, instance, index, rids, logger);
   // The CA files exist: the primary bootstrapped them before forking.
   const ca = interceptsTls(config) ? await (await import('../control/inspect-ca.js')).loadInspectCA(config.inspect!) : undefined;
   const capture = ca ? ipcCaptureHook(batch, rids, config.inspect!.bodyCapBytes) : undefined;

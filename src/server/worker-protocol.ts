@@ -63,6 +63,8 @@ export interface StartWire {
  */
 export type Item =
   | ['r', ProxyRecord, number]
+  /** A record's log line, formatted in the worker: the primary only writes the bytes. */
+  | ['L', string]
   | ['l', LifecycleEvent]
   | ['xs', number, number, ProxyRecord, StartWire]
   | ['xq', number, Chunk]

@@ -28,6 +28,7 @@ export class WorkerReplay {
     private readonly instance: string,
     private readonly worker: number,
     private readonly capture: CaptureHook | undefined,
+    private readonly writeLine: (line: string) => void = () => undefined,
   ) {}
 
   batch(m: Extract<ToPrimary, { t: 'batch' }>): void {
@@ -61,6 +62,8 @@ export class WorkerReplay {
         } else publishRecord(record);
         return;
       }
+      case 'L':
+        return this.writeLine(item[1]);
       case 'l':
         publishLifecycle({ ...item[1], detail: { ...item[1].detail, worker: this.worker } });
         return;

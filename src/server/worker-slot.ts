@@ -21,6 +21,8 @@ export function restartDelay(quickDeaths: number): number {
 export interface SlotDeps {
   instance: string;
   capture: CaptureHook | undefined;
+  /** Where the workers' formatted record lines go (the one log stream). */
+  writeLine(line: string): void;
   metrics: ReturnType<typeof workerMetrics>;
   start(port: number): ToWorker;
   draining(): boolean;
@@ -63,7 +65,7 @@ export class WorkerSlot {
     const worker = cluster.fork();
     this.#worker = worker;
     this.#startedAt = Date.now();
-    const replay = new WorkerReplay(this.deps.instance, this.index, this.deps.capture);
+    const replay = new WorkerReplay(this.deps.instance, this.index, this.deps.capture, this.deps.writeLine);
     return new Promise((resolve, reject) => {
       let started = false;
       worker.on('message', (m: ToPrimary) => {

@@ -45,7 +45,9 @@ export async function startWorkers(config: Config, options: WorkersOptions): Pro
   // The config the last reload read: its policy and auth sections go to the workers.
   let latest = config;
   const source = given && { files: given.files, load: (reloading?: boolean) => (latest = given.load(reloading)) };
-  const control = await createControlPlane(config, instance, { ...options, configSource: source });
+  // Record lines come formatted from the workers; the primary logs its own lifecycle lines.
+  const control = await createControlPlane(config, instance, { ...options, configSource: source, loggedElsewhere: (r) => r.worker !== undefined });
+  const logStream = options.logStream;
   const metrics = workerMetrics(control.registry);
   let running: Config = config;
   const ticketSecret = randomBytes(32);
@@ -60,6 +62,7 @@ export async function startWorkers(config: Config, options: WorkersOptions): Pro
       new WorkerSlot(i, {
         instance,
         capture: control.capture,
+        writeLine: (line) => void logStream?.write(line),
         metrics,
         start: (port) => ({ t: 'start', index: i, instance, config: running, ticketSecret, ports: [...ports], port, reusePort: balancing === 'reuseport' }),
         draining: () => draining,
