@@ -11,8 +11,11 @@ import cluster from 'node:cluster';
  * - `round-robin` (cluster.SCHED_RR, Node's default on Linux): the primary accepts every
  *   connection and passes it over IPC: balanced, but a sendmsg, a recvmsg and primary CPU per
  *   connection.
- * Measured side by side (forward, short CONNECTs, CPU of all egresskit processes per tunnel):
- * see the README's Workers section; the default is the cheapest the runtime offers.
+ * Measured side by side (forward, short CONNECTs, CPU of all egresskit processes per tunnel, the
+ * README's Workers section): round-robin cost 40-50% more than the other two on Node 20 and 24;
+ * SO_REUSEPORT and the shared socket cost the same within noise, and SO_REUSEPORT kept the
+ * split near 50/50 where the shared socket drifted to 35/65. So: SO_REUSEPORT where the
+ * runtime has it, else the shared socket; never round-robin unless asked.
  */
 export type Balancing = 'reuseport' | 'shared' | 'round-robin';
 
