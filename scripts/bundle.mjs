@@ -54,7 +54,9 @@ const builtinsByRequire = {
 // Chunk names carry a content hash: a previous build's would stay beside the new ones.
 rmSync(OUT, { recursive: true, force: true });
 const result = await build({
-  entryPoints: { egresskit: join(SRC, 'cli', 'main.js') },
+  // A --workers worker runs worker-main.js from beside workers-primary.js (cluster.setupPrimary):
+  // in the bundle both sit in dist/bundle, sharing chunks.
+  entryPoints: { egresskit: join(SRC, 'cli', 'main.js'), 'worker-main': join(SRC, 'server', 'worker-main.js') },
   outdir: OUT,
   bundle: true,
   splitting: true,

@@ -47,6 +47,7 @@ export interface ProxyFlags {
   ratePerIdentity?: number;
   burstPerIdentity?: number;
   maxTunnelAge?: string;
+  workers?: number;
   // mtls
   tlsDir?: string;
   cert?: string;
@@ -69,6 +70,14 @@ export interface ProxyFlags {
   redact?: string[];
   captureBytes?: number;
   flowsDb?: string;
+}
+
+function workerCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1 || n > 256) {
+    throw new UsageError(`--workers "${value}": expected a whole number from 1 to 256 (processes serving the proxy port), e.g. --workers 4`);
+  }
+  return n;
 }
 
 function rate(value: string): number {
@@ -111,7 +120,8 @@ export function addProxyFlags(cmd: Command, defaultListen: string): Command {
     .option('--max-tunnels-per-identity <n>', 'open tunnels per client identity; beyond it 429 (budgets.maxTunnels)', positiveInt('--max-tunnels-per-identity'))
     .option('--rate-per-identity <n>', 'new tunnels and requests per second per client identity; beyond it 429 (budgets.rate)', rate)
     .option('--burst-per-identity <n>', 'how many of those may come at once [default: one second\'s worth] (budgets.burst)', positiveInt('--burst-per-identity'))
-    .option('--max-tunnel-age <duration>', 'close tunnels at this age, e.g. 1h (budgets.maxTunnelAge) [default: off]');
+    .option('--max-tunnel-age <duration>', 'close tunnels at this age, e.g. 1h (budgets.maxTunnelAge) [default: off]')
+    .option('--workers <n>', 'processes serving the proxy port, 1-256; 1 is one process (workers) [default: the CPUs this process may use, capped by its cgroup CPU limit]', workerCount);
 }
 
 export function addTlsFlags(cmd: Command): Command {
@@ -229,6 +239,7 @@ export function rawConfigFromFlags(mode: Mode, flags: ProxyFlags): Record<string
     inspect,
     timeouts: { drain: flags.drain },
     limits: { maxConnections: flags.maxConnections },
+    workers: flags.workers,
     sni: { check: flags.sniCheck, ports: flags.sniPorts, requireTls: flags.requireTls },
     budgets: {
       maxTunnels: flags.maxTunnelsPerIdentity,

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { ConfigError } from '../config/load.js';
 import type { Mode } from '../config/schema.js';
 import { startProxy } from '../server/start-proxy.js';
+import { defaultWorkers } from '../server/cpu-quota.js';
 import { HtpasswdError } from '../identity/htpasswd.js';
 import { InspectSetupError } from '../model/setup-error.js';
 import { TlsMaterialError } from '../listeners/tls-material.js';
@@ -9,6 +10,18 @@ import { configSource } from './config-source.js';
 import type { ProxyFlags } from './proxy-flags.js';
 import { stopOnSignals } from './stop-on-signals.js';
 import { UsageError } from './usage-error.js';
+
+/**
+ * EGRESSKIT_WORKERS: the default of --workers when neither the flag nor the config file sets it
+ * (as GOMAXPROCS is for Go): a Deployment can set it from its CPU limit with the downward API.
+ */
+function workersFromEnv(): number | undefined {
+  const value = process.env.EGRESSKIT_WORKERS;
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 256) throw new UsageError(`EGRESSKIT_WORKERS="${value}": expected a whole number from 1 to 256, like --workers`);
+  return n;
+}
 
 /**
  * Validates config, starts the proxy (which watches the config and htpasswd files), turns
@@ -28,10 +41,17 @@ export async function runProxy(mode: Mode, flags: ProxyFlags): Promise<void> {
   const logStream = pino.destination({ dest: 1, sync: false, minLength: 8 * 1024 });
   const flusher = setInterval(() => logStream.flush(), 200);
   flusher.unref();
-  let handle;
+  const workers = config.workers ?? workersFromEnv() ?? defaultWorkers();
+  let handle: { close(): Promise<void>; reload(): void; kill?(): void };
   try {
     // records() is for library callers; a long-running proxy keeps none (the log has them).
-    handle = await startProxy(config, { logStream, keepRecords: 0, configSource: source });
+    const options = { logStream, keepRecords: 0, configSource: source };
+    if (workers > 1) handle = await (await import('../server/workers-primary.js')).startWorkers(config, { ...options, workers });
+    else {
+      // One worker is today's single process: no cluster, no IPC.
+      const proxy = await startProxy(config, options);
+      handle = { close: () => proxy.close(), reload: () => void proxy.reload(undefined, 'signal') };
+    }
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
     if (err instanceof HtpasswdError || err instanceof TlsMaterialError || err instanceof InspectSetupError) throw new UsageError(err.message);
@@ -54,9 +74,14 @@ export async function runProxy(mode: Mode, flags: ProxyFlags): Promise<void> {
   // A failed close exits 1 at once, as before: nothing is left to flush.
   stopOnSignals({
     close: () => handle.close(),
-    exit: (code) => (code === 1 ? process.exit(1) : exitAfterFlush(code)),
+    exit: (code) => {
+      // A second signal: the workers go at once too (the drain they were in is abandoned).
+      if (code !== 0) handle.kill?.();
+      if (code === 1) process.exit(1);
+      else exitAfterFlush(code);
+    },
     who: 'egresskit',
     // The outcome is logged (config_reloaded, config_reload_failed, needs_restart).
-    reload: () => void handle.reload(undefined, 'signal'),
+    reload: () => handle.reload(),
   });
 }

@@ -195,6 +195,8 @@ export const ConfigSchema = z.strictObject({
       maxIdentities: z.number().int().min(1).default(10_000),
     })
     .prefault({}),
+  /** Processes serving the listener (--workers); absent: the CPUs this process may use (server/cpu-quota.ts). */
+  workers: z.number().int().min(1).max(256).optional(),
   limits: z
     .strictObject({
       maxConnections: z.number().int().min(1).default(4096),

@@ -1,12 +1,14 @@
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
+import type { Registry } from 'prom-client';
 import { parseHostPort } from '../config/host-port.js';
 import { listen } from '../listeners/listen.js';
 import { interceptsTls, type Config } from '../config/schema.js';
 import type { InterceptionCA } from '../inspect/interception.js';
 import type { CaptureHook } from '../model/exchange.js';
 import type { Flow } from '../flows/flow.js';
+import type { ProxyRecord } from '../model/record.js';
 import { createAdminServer } from './admin-server.js';
 import { explainSetup } from './explain.js';
 import { explainHandler } from './explain-http.js';
@@ -34,6 +36,8 @@ export interface ControlPlane {
   live: LiveConfig;
   /** Reads the files again (or takes `config`) and swaps in the new version if it is valid. */
   reload(config?: () => Config, trigger?: ReloadTrigger): ReloadOutcome;
+  /** The admin port's /metrics registry (with --workers, the primary adds per-worker metrics to it). */
+  registry: Registry;
   /** This instance's records, subscribed here (the data plane only publishes). */
   records: RecordBuffer;
   /** Inspect: the flows captured so far, oldest first; undefined in the other modes. */
@@ -63,6 +67,8 @@ export interface ControlOptions {
    * it nothing is watched; reload() re-reads the htpasswd file, or takes a config.
    */
   configSource?: ConfigSource;
+  /** With --workers: records whose log line a worker already wrote (the primary only writes its bytes). */
+  loggedElsewhere?: (r: ProxyRecord) => boolean;
 }
 
 function closeServer(server: HttpServer | undefined): Promise<void> {
@@ -81,7 +87,7 @@ export async function createControlPlane(config: Config, instance: string, optio
     : undefined;
   const { logStream } = options;
   const detachLog = logStream
-    ? attachLog(instance, await createLogger(config.log.format, config.log.level, logStream), config.log.format === 'json' ? logStream : undefined)
+    ? attachLog(instance, await createLogger(config.log.format, config.log.level, logStream), config.log.format === 'json' ? logStream : undefined, options.loggedElsewhere)
     : undefined;
   const metrics = attachMetrics(instance, config.mode);
   const records = attachRecordBuffer(instance, options.keepRecords ?? DEFAULT_KEEP_RECORDS);
@@ -100,6 +106,7 @@ export async function createControlPlane(config: Config, instance: string, optio
     capture: inspect?.capture,
     ca: inspect?.ca,
     records,
+    registry: metrics.registry,
     flows: inspect ? () => inspect.store.list().reverse() : undefined,
     detail: inspect?.detail ?? {},
     warnings: inspect?.warnings ?? [],

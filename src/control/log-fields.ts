@@ -30,4 +30,6 @@ export const F = {
   sniMismatch: 'sni_mismatch',
   error: 'error',
   errorDetail: 'error_detail',
+  /** Only with --workers above 1: the worker (1..N) that served it. */
+  worker: 'worker',
 } as const;

@@ -50,22 +50,35 @@ export function recordLine(r: ProxyRecord): Record<string, unknown> {
     [F.sniMismatch]: r.sniMismatch ?? null,
     [F.error]: r.error ?? null,
     [F.errorDetail]: r.errorDetail ?? null,
+    // Absent (not null) in a single process, so its lines stay as they were.
+    ...(r.worker !== undefined ? { [F.worker]: r.worker } : {}),
   };
 }
 
-const WARN_EVENTS = new Set<LifecycleEvent['event']>(['reload_failed', 'config_reload_failed', 'needs_restart', 'warning']);
+const WARN_EVENTS = new Set<LifecycleEvent['event']>(['reload_failed', 'config_reload_failed', 'needs_restart', 'warning', 'worker_exited']);
 
 /**
- * Subscribes a logger to one proxy instance's records and lifecycle events. `json`: the stream
- * the JSON logger writes to, which record lines are then written to directly (record-line.ts).
+ * Writes one record's line (a worker of --workers does this itself, next to the record). `json`:
+ * the stream the JSON logger writes to, which the line is then written to directly
+ * (record-line.ts: the same line pino would write, without its per-call cost); a worker's lines
+ * carry the worker field, which record-line.ts does not write, so they go through pino.
  */
-export function attachLog(instance: string, logger: Logger, json?: DestinationStream): () => void {
+export function logRecord(logger: Logger, r: ProxyRecord, json?: DestinationStream): void {
+  const level = r.status !== undefined && r.status >= 500 ? 'warn' : 'info';
+  if (!json || r.worker !== undefined) return void logger[level](recordLine(r), r.kind);
+  if (logger.isLevelEnabled(level)) json.write(recordJsonLine(r, level));
+}
+
+/**
+ * Subscribes a logger to one proxy instance's records and lifecycle events. `json`: see
+ * logRecord. `loggedElsewhere` names records whose line was already written (with --workers, by
+ * the worker that served it).
+ */
+export function attachLog(instance: string, logger: Logger, json?: DestinationStream, loggedElsewhere?: (r: ProxyRecord) => boolean): () => void {
   const onRecord = (msg: unknown) => {
     const r = msg as ProxyRecord;
-    if (r.instance !== instance) return;
-    const level = r.status !== undefined && r.status >= 500 ? 'warn' : 'info';
-    if (!json) return void logger[level](recordLine(r), r.kind);
-    if (logger.isLevelEnabled(level)) json.write(recordJsonLine(r, level));
+    if (r.instance !== instance || loggedElsewhere?.(r)) return;
+    logRecord(logger, r, json);
   };
   const onLifecycle = (msg: unknown) => {
     const e = msg as LifecycleEvent;

@@ -58,7 +58,7 @@ export type TlsEvent =
 export interface LifecycleEvent {
   instance: string;
   /** reloaded / reload_failed: the mtls listener's TLS files; config_*: the config and htpasswd files (policy, users). */
-  event: 'listening' | 'draining' | 'closed' | 'reloaded' | 'reload_failed' | 'config_reloaded' | 'config_reload_failed' | 'needs_restart' | 'warning';
+  event: 'listening' | 'draining' | 'closed' | 'reloaded' | 'reload_failed' | 'config_reloaded' | 'config_reload_failed' | 'needs_restart' | 'warning' | 'worker_exited' | 'worker_started';
   detail: Record<string, unknown>;
 }
 

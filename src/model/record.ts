@@ -47,6 +47,8 @@ export interface ProxyRecord {
   /** How the exchange failed, from the one error table; undefined when it did not. */
   error: ErrorCode | undefined;
   errorDetail: string | undefined;
+  /** With --workers N above 1: which worker (1..N) served it; absent in a single process. */
+  worker?: number;
 }
 
 export interface PhaseTimings {

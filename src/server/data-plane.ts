@@ -27,7 +27,7 @@ import { startConnectionTracking, underlyingSocket } from '../quirks/node-quirks
 import { AddressPools } from '../upstream/address-pools.js';
 import { parseNoProxy } from '../upstream/no-proxy.js';
 import { parseParentProxy } from '../upstream/parent-proxy.js';
-import { listen } from '../listeners/listen.js';
+import { listen, type BindOptions } from '../listeners/listen.js';
 
 /**
  * What the control plane hands the data plane: where flow events go, the interception hand-off
@@ -52,6 +52,8 @@ export interface DataPlaneInputs {
    * processes given the same secret resume each other's sessions. Random per process when absent.
    */
   ticketSecret?: Buffer;
+  /** How a cluster worker binds its listener (server/workers-primary.ts); absent in one process. */
+  bind?: BindOptions;
 }
 
 /**
@@ -178,7 +180,8 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
   return {
     scheme: spec.kind === 'tls' ? 'https' : 'http',
     async listen(host, port) {
-      const bound = await listen(listener, host, port);
+      // The accept queue holds as many connections as the proxy may have (see BindOptions.backlog).
+      const bound = await listen(listener, host, port, { backlog: Math.max(511, config.limits.maxConnections), ...inputs.bind });
       boundPort = bound.port;
       inputs.ports.push(bound.port);
       return bound;

@@ -10,6 +10,7 @@ import type { ProxyRecord } from '../model/record.js';
 import { publishLifecycle } from '../model/channels.js';
 import { formatHostPort } from '../model/destination.js';
 import { createDataPlane } from './data-plane.js';
+import { publishListening } from './listening-line.js';
 
 export interface StartOptions extends ControlOptions {
   /**
@@ -140,18 +141,6 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
       return closing;
     },
   };
-  for (const reason of control.warnings) publishLifecycle({ instance, event: 'warning', detail: { reason } });
-  publishLifecycle({
-    instance,
-    event: 'listening',
-    detail: {
-      mode: config.mode,
-      proxy: formatHostPort(bound.address, bound.port),
-      admin: side.admin ? formatHostPort(side.admin.address, side.admin.port) : null,
-      url: handle.url,
-      config_version: control.live.current.id,
-      ...(control.ca ? { ui: side.ui ? formatHostPort(side.ui.address, side.ui.port) : null, ...control.detail } : {}),
-    },
-  });
+  publishListening(instance, config, control, bound, side, handle.url);
   return handle;
 }

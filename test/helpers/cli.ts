@@ -5,6 +5,13 @@ import { BIN } from './paths.js';
 
 export type LogLine = Record<string, unknown>;
 
+/**
+ * Proxies run as one process unless a test asks for workers (--workers, or its own env): the
+ * default (one per CPU) would make every test's metrics and records cross IPC. Running the
+ * suite with EGRESSKIT_WORKERS=2 in the environment exercises every e2e test with workers.
+ */
+const oneProcess: NodeJS.ProcessEnv = { EGRESSKIT_WORKERS: process.env.EGRESSKIT_WORKERS ?? '1' };
+
 export interface CliProxy {
   child: ChildProcess;
   port: number;
@@ -21,7 +28,7 @@ export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}, pref
   // `prefix` runs the CLI under another command, e.g. ['ip', 'netns', 'exec', NAME].
   const argv = [...prefix, process.execPath, BIN, ...args];
   const child = spawn(argv[0]!, argv.slice(1), {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...oneProcess, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: LogLine[] = [];
@@ -88,7 +95,7 @@ export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}, pref
 
 /** Runs the CLI to completion (for commands that print and exit). */
 export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...oneProcess, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
