@@ -28,7 +28,7 @@ export function workerMetrics(registry: Registry) {
   const alive = new Gauge({ name: 'egresskit_workers', help: 'Worker processes listening now.', registers: [registry] });
   const rss = new Gauge({ name: 'egresskit_worker_resident_memory_bytes', help: 'Resident memory of each worker.', labelNames: ['worker'], registers: [registry] });
   const heap = new Gauge({ name: 'egresskit_worker_heap_used_bytes', help: 'V8 heap in use in each worker.', labelNames: ['worker'], registers: [registry] });
-  const cpu = new Gauge({ name: 'egresskit_worker_cpu_seconds_total', help: 'User and system CPU time of each worker since it started.', labelNames: ['worker'], registers: [registry] });
+  const cpu = new Gauge({ name: 'egresskit_worker_cpu_seconds', help: 'User and system CPU time of each worker since it started (a gauge, not a counter: a replaced worker starts again from 0).', labelNames: ['worker'], registers: [registry] });
   const elu = new Gauge({
     name: 'egresskit_worker_event_loop_utilization',
     help: 'Share of the last few seconds each worker\'s event loop was busy (1: saturated).',
