@@ -10,6 +10,14 @@ export interface Waiting {
   expire(): void;
 }
 
+/**
+ * Reads a head may take here. Each read rescans the bytes so far (scanConnectHead is not
+ * incremental), so a head trickled a byte at a time would cost the square of its length; a
+ * client that needs more reads than this is handed to Node's HTTP server, whose parser is
+ * incremental. Real clients send a CONNECT head in one or two reads.
+ */
+const MAX_READS = 8;
+
 /** How often header deadlines are checked: the same tick as the HTTP server's (create-server.ts). */
 export function checkEvery(headersTimeoutMs: number): number {
   return Math.max(100, Math.min(5000, Math.floor(headersTimeoutMs / 4)));
@@ -47,6 +55,7 @@ export function createPlainFront(
   // allowHalfOpen as Node's HTTP server: a tunnel passes one side's FIN on and keeps the other direction.
   const front = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     let buf: Buffer | undefined;
+    let reads = 0;
     const stop = () => {
       waiting.delete(socket);
       socket.off('data', onData);
@@ -65,8 +74,8 @@ export function createPlainFront(
     const onData = (chunk: Buffer) => {
       buf = buf ? Buffer.concat([buf, chunk]) : chunk;
       const scan = scanConnectHead(buf, limits.maxHeaderBytes);
-      if (scan.kind === 'more') return;
-      if (scan.kind === 'other') return toHttp();
+      if (scan.kind === 'more' && ++reads < MAX_READS) return;
+      if (scan.kind !== 'connect') return toHttp();
       stop();
       handlers.connect(socket, scan.head, buf.subarray(scan.end));
     };

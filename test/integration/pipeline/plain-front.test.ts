@@ -60,7 +60,23 @@ describe('plain listener: CONNECT heads read without the HTTP server', () => {
     s.destroy();
   });
 
-  it('a CONNECT head trickled past the header timeout: 408 and a request_timeout record, as for any request', async () => {
+  it('a CONNECT head that stops half-way: 408 at the header timeout and a request_timeout record', async () => {
+    const records = proxy.recordStream({ replay: false });
+    const s = await openSocket(proxy.address.port);
+    const started = performance.now();
+    s.write('CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n');
+    try {
+      const res = await readUntil(s, '\r\n\r\n', 5000);
+      assert.equal(statusOf(res), 408, res);
+      assert.ok(performance.now() - started >= HEADERS_MS - 50);
+    } finally {
+      s.destroy();
+    }
+    const r = await nextRecord(records, 'client_error');
+    assert.equal(r.error, 'request_timeout');
+  });
+
+  it('a CONNECT head trickled a line at a time (more reads than the front takes) is left to the HTTP server: 408 past the timeout', async () => {
     const records = proxy.recordStream({ replay: false });
     const s = await openSocket(proxy.address.port);
     const started = performance.now();
@@ -116,5 +132,50 @@ describe('plain listener: CONNECT heads read without the HTTP server', () => {
     await p.close(5000);
     await closed;
     assert.ok(performance.now() - started < 2000, `closed after ${Math.round(performance.now() - started)} ms`);
+  });
+});
+
+describe('plain listener: a head in many reads goes to the HTTP server (no rescan per byte)', () => {
+  it('8 reads of a head: still read here; a ninth: handed on with every byte', async () => {
+    const { createServer } = await import('node:http');
+    const { createPlainFront } = await import('../../../src/listeners/plain-front.js');
+    const http = createServer();
+    const handed: Buffer[] = [];
+    const connects: string[] = [];
+    http.on('connection', (socket: import('node:net').Socket) => socket.on('data', (d: Buffer) => handed.push(d)));
+    const { front } = createPlainFront(http, { maxHeaderBytes: 16 * 1024, headersTimeoutMs: 10_000 }, {
+      connect: (socket, head) => {
+        connects.push(head.url);
+        socket.destroy();
+      },
+      clientError: (socket) => socket.destroy(),
+    });
+    front.listen(0, '127.0.0.1');
+    await once(front, 'listening');
+    const port = (front.address() as import('node:net').AddressInfo).port;
+    const send = async (pieces: string[]) => {
+      const s = await openSocket(port);
+      for (const p of pieces) {
+        s.write(p);
+        // Apart, so that each piece is its own read.
+        await sleep(30);
+      }
+      return s;
+    };
+    try {
+      const lines = Array.from({ length: 6 }, (_, i) => `X-${i}: y\r\n`);
+      const eight = await send(['CONNECT a.example:443 HTTP/1.1\r\n', ...lines, '\r\n']);
+      await sleep(50);
+      assert.deepEqual(connects, ['a.example:443']);
+      eight.destroy();
+      const pieces = ['CONNECT b.example:443 HTTP/1.1\r\n', ...lines, 'X-7: y\r\n', 'X-8: y\r\n'];
+      const nine = await send(pieces);
+      await sleep(50);
+      assert.deepEqual(connects, ['a.example:443'], 'the ninth read is not scanned here');
+      assert.equal(Buffer.concat(handed).toString(), pieces.join(''), 'the HTTP server got every byte, in order');
+      nine.destroy();
+    } finally {
+      front.close();
+    }
   });
 });
