@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { LifecycleEvent, TlsEvent } from '../model/channels.js';
 import type { ErrorCode } from '../model/error-table.js';
-import type { HeaderPairs } from '../model/exchange.js';
+import type { ExchangeStart, HeaderPairs } from '../model/exchange.js';
 import type { PhaseTimings, ProxyRecord } from '../model/record.js';
 
 /**
@@ -42,19 +42,12 @@ export type ToPrimary =
 /** A capture event's body chunk: the bytes while under the capture cap, then only their count. */
 export type Chunk = Buffer | number;
 
-/** What an exchange start carries (ExchangeStart without its function, the record by id). */
-export interface StartWire {
-  scheme: 'http' | 'https';
-  host: string;
-  port: number;
-  target: string;
-  httpVersion: string;
-  headers: HeaderPairs;
-  intercepted: boolean;
+/** What an exchange start carries: ExchangeStart without its record (sent by id) and its function. */
+export type StartWire = Omit<ExchangeStart, 'record' | 'tls'> & {
   /** The TLS facts at this moment; undefined when the exchange has none to report. */
   tls: Record<string, unknown> | undefined;
   hasTls: boolean;
-}
+};
 
 /**
  * One batched event. Records go with an id (`rid`, 0 for none) when an exchange started from
