@@ -60,7 +60,10 @@ describe('SNI check with curl through the CLI (forward and mtls, each --sni-chec
             assert.match(String(line.error_detail), /"fronted\.test" differs from the CONNECT host localhost/);
           } else {
             assert.equal(fronted.status, 200, fronted.stderr);
-            assert.equal(line.error, null);
+            // The exchange completed (200 above). How curl then leaves is not what this test is
+            // about: under Node 24 it sometimes ends the connection with a reset (seen once in
+            // about 36 runs), which the tunnel's record names client_reset.
+            assert.ok(line.error === null || line.error === 'client_reset', `tunnel error ${String(line.error)}`);
             assert.equal(line.sni_mismatch, check === 'report' ? true : null);
             assert.equal(line.sni, check === 'report' ? 'fronted.test' : null);
           }
