@@ -2,7 +2,9 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { lifecycleChannel, recordChannel, type LifecycleEvent } from '../model/channels.js';
 import type { ProxyRecord } from '../model/record.js';
 import { F } from './log-fields.js';
-import { decisionWord, recordJsonLine } from './record-line.js';
+import { recordJsonLine, recordLine } from './record-line.js';
+
+export { recordLine };
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -21,51 +23,16 @@ export async function createLogger(format: LogFormat, level: string, stream: Des
   return pino(options, stream);
 }
 
-/** The one line per tunnel / forwarded request / refused connection. */
-export function recordLine(r: ProxyRecord): Record<string, unknown> {
-  return {
-    [F.event]: r.kind,
-    [F.client]: r.client,
-    [F.identity]: r.identity?.principal ?? null,
-    [F.identityKind]: r.identity?.kind ?? null,
-    [F.method]: r.method ?? null,
-    [F.target]: r.target ?? null,
-    [F.url]: r.url ?? null,
-    [F.resolved]: r.resolved ?? null,
-    [F.via]: r.via ?? null,
-    [F.decision]: decisionWord(r),
-    [F.configVersion]: r.configVersion ?? null,
-    [F.rule]: r.decision?.ruleId ?? null,
-    [F.reason]: r.decision?.reason ?? null,
-    [F.status]: r.status ?? null,
-    [F.bytesUp]: r.bytesUp,
-    [F.bytesDown]: r.bytesDown,
-    [F.durationMs]: r.durationMs ?? null,
-    [F.dnsMs]: r.phases.dnsMs ?? null,
-    [F.connectMs]: r.phases.connectMs ?? null,
-    [F.tlsMs]: r.phases.tlsMs ?? null,
-    [F.ttfbMs]: r.phases.ttfbMs ?? null,
-    [F.tls]: r.tls ?? null,
-    [F.sni]: r.sni ?? null,
-    [F.sniMismatch]: r.sniMismatch ?? null,
-    [F.error]: r.error ?? null,
-    [F.errorDetail]: r.errorDetail ?? null,
-    // Absent (not null) in a single process, so its lines stay as they were.
-    ...(r.worker !== undefined ? { [F.worker]: r.worker } : {}),
-  };
-}
-
 const WARN_EVENTS = new Set<LifecycleEvent['event']>(['reload_failed', 'config_reload_failed', 'needs_restart', 'warning', 'worker_exited']);
 
 /**
  * Writes one record's line (a worker of --workers does this itself, next to the record). `json`:
  * the stream the JSON logger writes to, which the line is then written to directly
- * (record-line.ts: the same line pino would write, without its per-call cost); a worker's lines
- * carry the worker field, which record-line.ts does not write, so they go through pino.
+ * (record-line.ts: the same line pino would write, without its per-call cost).
  */
 export function logRecord(logger: Logger, r: ProxyRecord, json?: DestinationStream): void {
   const level = r.status !== undefined && r.status >= 500 ? 'warn' : 'info';
-  if (!json || r.worker !== undefined) return void logger[level](recordLine(r), r.kind);
+  if (!json) return void logger[level](recordLine(r), r.kind);
   if (logger.isLevelEnabled(level)) json.write(recordJsonLine(r, level));
 }
 

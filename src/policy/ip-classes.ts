@@ -67,19 +67,10 @@ const V4_NETS = V4.map(([net, prefix, cls]) => ({ key: topBits(ipv4Word(net), pr
 const V6_NETS = V6.map(([net, prefix, cls]) => ({ net: words(net), prefix, cls }));
 const scratch = new Uint32Array(4);
 
-/** Expands an IPv6 address to its eight 16-bit groups. */
+/** Expands an IPv6 address to its eight 16-bit groups (from the same parser the classifier uses). */
 export function ipv6Groups(ip: string): number[] {
-  let text = ip.toLowerCase();
-  const v4tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4tail?.[1]) {
-    const b = v4tail[1].split('.').map(Number) as [number, number, number, number];
-    text = text.slice(0, -v4tail[1].length) + `${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const fill = tail !== undefined ? 8 - h.length - t.length : 0;
-  return [...h, ...Array<string>(fill).fill('0'), ...t].map((g) => parseInt(g, 16));
+  const w = words(ip);
+  return Array.from(w).flatMap((word) => [word >>> 16, word & 0xffff]);
 }
 
 function dotted(word: number): string {

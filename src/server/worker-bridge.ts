@@ -67,16 +67,17 @@ export function batchedLines(batch: Batcher, pretty: boolean): DestinationStream
 
 /**
  * Forwards this worker's records (tagged with its index), tunnel counts, lifecycle and TLS events.
- * `rids` names the records an exchange started from (worker-capture.ts). Returns the unsubscribe.
+ * `rids` names the records an exchange started from (worker-capture.ts); `logger` and `json` write
+ * each record's line as the primary would (control/log.ts logRecord). Returns the unsubscribe.
  */
-export function bridgeChannels(batch: Batcher, instance: string, worker: number, rids: WeakMap<ProxyRecord, number>, logger?: Logger): () => void {
+export function bridgeChannels(batch: Batcher, instance: string, worker: number, rids: WeakMap<ProxyRecord, number>, logger?: Logger, json?: DestinationStream): () => void {
   const onRecord = (msg: unknown) => {
     const r = msg as ProxyRecord;
     if (r.instance !== instance) return;
     r.worker = worker;
     // Formatting the line here, not in the primary, keeps the one process every record passes
     // through to IPC and a write: formatting was three quarters of its CPU per record (profiled).
-    if (logger) logRecord(logger, r);
+    if (logger) logRecord(logger, r, json);
     batch.push(['r', r, rids.get(r) ?? 0]);
   };
   const onTunnel = (msg: unknown) => {

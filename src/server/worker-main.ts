@@ -28,8 +28,9 @@ async function start(m: Extract<ToWorker, { t: 'start' }>): Promise<void> {
   const live = new LiveVersion(buildVersion(config));
   const batch = new Batcher(send);
   const rids = new WeakMap<ProxyRecord, number>();
-  const logger = await createLogger(config.log.format, config.log.level, batchedLines(batch, config.log.format === 'pretty'));
-  bridgeChannels(batch, instance, index, rids, logger);
+  const lines = batchedLines(batch, config.log.format === 'pretty');
+  const logger = await createLogger(config.log.format, config.log.level, lines);
+  bridgeChannels(batch, instance, index, rids, logger, config.log.format === 'json' ? lines : undefined);
   // The CA files exist: the primary bootstrapped them before forking.
   const ca = interceptsTls(config) ? await (await import('../control/inspect-ca.js')).loadInspectCA(config.inspect!) : undefined;
   const capture = ca ? ipcCaptureHook(batch, rids, config.inspect!.bodyCapBytes) : undefined;
