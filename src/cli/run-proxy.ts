@@ -3,6 +3,7 @@ import { ConfigError } from '../config/load.js';
 import type { Mode } from '../config/schema.js';
 import { startProxy } from '../server/start-proxy.js';
 import { defaultWorkers } from '../server/cpu-quota.js';
+import { capYoungGeneration } from '../server/young-generation.js';
 import { HtpasswdError } from '../identity/htpasswd.js';
 import { InspectSetupError } from '../model/setup-error.js';
 import { TlsMaterialError } from '../listeners/tls-material.js';
@@ -42,6 +43,8 @@ export async function runProxy(mode: Mode, flags: ProxyFlags): Promise<void> {
   const flusher = setInterval(() => logStream.flush(), 200);
   flusher.unref();
   const workers = config.workers ?? workersFromEnv() ?? defaultWorkers();
+  // Bounded memory under load (see young-generation.ts); the workers get it as a flag.
+  capYoungGeneration();
   let handle: { close(): Promise<void>; reload(): void; kill?(): void };
   try {
     // records() is for library callers; a long-running proxy keeps none (the log has them).

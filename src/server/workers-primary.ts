@@ -12,6 +12,7 @@ import { formatHostPort } from '../model/destination.js';
 import { applyBalancing, chooseBalancing } from './balancing.js';
 import { publishListening } from './listening-line.js';
 import { WorkerSlot } from './worker-slot.js';
+import { workerExecArgv } from './young-generation.js';
 
 export interface WorkersOptions extends ControlOptions {
   workers: number;
@@ -55,7 +56,7 @@ export async function startWorkers(config: Config, options: WorkersOptions): Pro
   const at = parseHostPort(config.listen)!;
   let draining = false;
   applyBalancing(balancing);
-  cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [], serialization: 'advanced' });
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [], execArgv: workerExecArgv(), serialization: 'advanced' });
   const slots: WorkerSlot[] = [];
   for (let i = 1; i <= options.workers; i++) {
     slots.push(
