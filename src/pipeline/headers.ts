@@ -84,37 +84,47 @@ export interface RawResponseHead {
 /**
  * forwardResponseHeaders on undici's raw head ([name, value, ...] as Buffers, wire order):
  * the same fields removed and the same Via, without building the header object first (undici's
- * parseHeaders plus this filter were about 3 % of the proxy's CPU per plain-HTTP request).
+ * parseHeaders plus this filter were about 3 % of the proxy's CPU per plain-HTTP request). One
+ * pass; a second only when Connection names a field that is not hop-by-hop anyway. On nginx's
+ * five-field head this is 0.74x (Node 20) / 0.80x (Node 24) the CPU of parseHeaders + the object filter.
  */
 export function forwardRawResponseHeaders(raw: ReadonlyArray<Buffer | string>): RawResponseHead {
-  let named: Set<string> | undefined;
-  const names: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const lower = raw[i]!.toString('latin1').toLowerCase();
-    names.push(lower);
-    if (lower === 'connection') {
-      named ??= new Set();
-      for (const t of connectionTokens(raw[i + 1]!.toString('latin1'))) named.add(t);
-    }
-  }
   const fields: string[] = [];
+  let named: Set<string> | undefined;
   let via: string | undefined;
   let chunked = false;
   let contentLength: string | undefined;
-  for (let i = 0, n = 0; i + 1 < raw.length; i += 2, n++) {
-    const lower = names[n]!;
-    const value = raw[i + 1]!.toString('latin1');
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = latin1(raw[i]!);
+    const value = latin1(raw[i + 1]!);
+    const lower = name.toLowerCase();
     if (lower === 'transfer-encoding') chunked = true;
     else if (lower === 'content-length') contentLength = contentLength === undefined ? value : `${contentLength}, ${value}`;
-    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    else if (lower === 'connection') {
+      // Only tokens that are not hop-by-hop already need the second pass ("keep-alive", "close" do not).
+      for (const t of connectionTokens(value)) if (!HOP_BY_HOP.has(t)) (named ??= new Set()).add(t);
+    }
+    if (HOP_BY_HOP.has(lower)) continue;
     if (lower === 'via') {
       via = via === undefined ? value : `${via}, ${value}`;
       continue;
     }
-    fields.push(raw[i]!.toString('latin1'), value);
+    fields.push(name, value);
   }
-  fields.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
-  return { fields, chunked, contentLength };
+  const out = named ? dropNamed(fields, named) : fields;
+  out.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
+  return { fields: out, chunked, contentLength };
+}
+
+/** undici gives Buffers (strings when a handler upstream of us converted them already). */
+function latin1(b: Buffer | string): string {
+  return typeof b === 'string' ? b : b.toString('latin1');
+}
+
+function dropNamed(fields: string[], named: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) if (!named.has(fields[i]!.toLowerCase())) out.push(fields[i]!, fields[i + 1]!);
+  return out;
 }
 
 /** A raw [name, value, ...] list as flow pairs, names lowercased as undici's parsed object has them. */
