@@ -73,6 +73,68 @@ export function forwardResponseHeaders(headers: Record<string, string | string[]
   return out;
 }
 
+/** What relay needs of a response head besides the fields to forward: how its body is framed. */
+export interface RawResponseHead {
+  /** [name, value, ...] as the destination sent them (names keep their case), minus hop-by-hop, plus Via. */
+  fields: string[];
+  chunked: boolean;
+  contentLength: string | undefined;
+}
+
+/**
+ * forwardResponseHeaders on undici's raw head ([name, value, ...] as Buffers, wire order):
+ * the same fields removed and the same Via, without building the header object first (undici's
+ * parseHeaders plus this filter were about 3 % of the proxy's CPU per plain-HTTP request). One
+ * pass; a second only when Connection names a field that is not hop-by-hop anyway. On nginx's
+ * five-field head this is 0.74x (Node 20) / 0.80x (Node 24) the CPU of parseHeaders + the object filter.
+ */
+export function forwardRawResponseHeaders(raw: ReadonlyArray<Buffer | string>): RawResponseHead {
+  const fields: string[] = [];
+  let named: Set<string> | undefined;
+  let via: string | undefined;
+  let chunked = false;
+  let contentLength: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = latin1(raw[i]!);
+    const value = latin1(raw[i + 1]!);
+    const lower = name.toLowerCase();
+    if (lower === 'transfer-encoding') chunked = true;
+    else if (lower === 'content-length') contentLength = contentLength === undefined ? value : `${contentLength}, ${value}`;
+    else if (lower === 'connection') {
+      // Only tokens that are not hop-by-hop already need the second pass ("keep-alive", "close" do not).
+      for (const t of connectionTokens(value)) if (!HOP_BY_HOP.has(t)) (named ??= new Set()).add(t);
+    }
+    if (HOP_BY_HOP.has(lower)) continue;
+    if (lower === 'via') {
+      via = via === undefined ? value : `${via}, ${value}`;
+      continue;
+    }
+    fields.push(name, value);
+  }
+  const out = named ? dropNamed(fields, named) : fields;
+  out.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
+  return { fields: out, chunked, contentLength };
+}
+
+/** undici gives Buffers (strings when a handler upstream of us converted them already). */
+function latin1(b: Buffer | string): string {
+  return typeof b === 'string' ? b : b.toString('latin1');
+}
+
+function dropNamed(fields: string[], named: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) if (!named.has(fields[i]!.toLowerCase())) out.push(fields[i]!, fields[i + 1]!);
+  return out;
+}
+
+/** A raw [name, value, ...] list as flow pairs, names lowercased as undici's parsed object has them. */
+export function rawFieldPairs(raw: ReadonlyArray<Buffer | string> | null | undefined): HeaderPairs {
+  const out: HeaderPairs = [];
+  if (!raw) return out;
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!.toString('latin1').toLowerCase(), raw[i + 1]!.toString('latin1')]);
+  return out;
+}
+
 /** Node's flat rawHeaders ([name, value, ...]) as pairs, in wire order with duplicates. */
 export function headerPairs(raw: string[]): HeaderPairs {
   const out: HeaderPairs = [];

@@ -42,7 +42,8 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
     },
     reused: (pooled) => pooled.reused,
     clientGone: () => req.socket.destroyed,
-    close: () => undefined,
+    // The connection stays in its pool (or parked for it): only this exchange's claim ends.
+    close: (pooled) => pooled.done(),
     reply: (err) => writeResponseError(res, err, ctx.config.auth.realm),
     handOff: (pooled, { hop }) => {
       const headers = forwardRequestHeaders(req.rawHeaders, req.headers.connection, url.host);
@@ -50,7 +51,7 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
       if (parent?.authorization) headers.push('proxy-authorization', parent.authorization);
       // A parent proxy is sent the absolute form; a destination the origin form (RFC 9112 section 3.2).
       const path = parent ? url.href : `${url.pathname}${url.search}`;
-      return relay(req, res, record, { parent, origin: pooled.origin, path, headers, dispatcher: pooled.dispatcher }, entry.capture);
+      return relay(req, res, record, { parent, origin: pooled.origin, path, headers, dispatcher: pooled.dispatcher }, entry.capture).finally(pooled.done);
     },
   };
   void runPipeline(ctx, entry);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { forwardRequestHeaders, forwardResponseHeaders, VIA } from '../../../src/pipeline/headers.js';
+import { forwardRawResponseHeaders, forwardRequestHeaders, forwardResponseHeaders, rawFieldPairs, VIA } from '../../../src/pipeline/headers.js';
 
 /** [name, value, ...] -> [[name, value], ...] for readable assertions. */
 function pairs(flat: string[]): Array<[string, string]> {
@@ -187,4 +187,56 @@ describe('forwardResponseHeaders', () => {
       assert.deepEqual(forwardResponseHeaders(c.headers), c.expected);
     });
   }
+});
+
+/** undici's raw response head: [name, value, ...] as Buffers. */
+const raw = (...fields: string[]) => fields.map((f) => Buffer.from(f, 'latin1'));
+
+describe('forwardRawResponseHeaders (the relay path: undici raw head)', () => {
+  test('removes every hop-by-hop field, whatever its case, and those named in Connection', () => {
+    const head = forwardRawResponseHeaders(
+      raw(
+        'Content-Type', 'text/html',
+        'Connection', 'keep-alive, X-Upstream-Hop',
+        'x-upstream-hop', 'secret',
+        'Keep-Alive', 'timeout=5',
+        'Transfer-Encoding', 'chunked',
+        'Proxy-Authenticate', 'Basic realm="upstream"',
+        'Proxy-Connection', 'keep-alive',
+        'Trailer', 'x-checksum',
+        'Upgrade', 'h2c',
+        'TE', 'trailers',
+        'Expect', '100-continue',
+        'Content-Length', '12',
+      ),
+    );
+    assert.deepEqual(pairs(head.fields), [
+      ['Content-Type', 'text/html'],
+      ['Content-Length', '12'],
+      ['via', VIA],
+    ]);
+    assert.equal(head.chunked, true);
+    assert.equal(head.contentLength, '12');
+  });
+  test('several Connection fields each name fields to drop', () => {
+    const head = forwardRawResponseHeaders(raw('Connection', 'x-a', 'connection', 'X-B', 'x-a', '1', 'X-B', '2', 'x-c', '3'));
+    assert.deepEqual(pairs(head.fields), [['x-c', '3'], ['via', VIA]]);
+  });
+  test('repeated fields stay separate and in wire order (Set-Cookie)', () => {
+    const head = forwardRawResponseHeaders(raw('Set-Cookie', 'a=1', 'X-Other', 'o', 'Set-Cookie', 'b=2'));
+    assert.deepEqual(pairs(head.fields), [['Set-Cookie', 'a=1'], ['X-Other', 'o'], ['Set-Cookie', 'b=2'], ['via', VIA]]);
+    assert.equal(head.chunked, false);
+    assert.equal(head.contentLength, undefined);
+  });
+  test('Via values are joined and egresskit appended', () => {
+    assert.deepEqual(pairs(forwardRawResponseHeaders(raw('Via', '1.0 a', 'via', '1.1 b')).fields), [['via', `1.0 a, 1.1 b, ${VIA}`]]);
+    assert.deepEqual(pairs(forwardRawResponseHeaders([]).fields), [['via', VIA]]);
+  });
+  test('a repeated Content-Length is not a length (the relay then treats the body as unframed)', () => {
+    assert.equal(forwardRawResponseHeaders(raw('Content-Length', '5', 'Content-Length', '5')).contentLength, '5, 5');
+  });
+  test('rawFieldPairs lowercases names as the flow records them', () => {
+    assert.deepEqual(rawFieldPairs(raw('Content-Type', 'a', 'X-Y', 'b')), [['content-type', 'a'], ['x-y', 'b']]);
+    assert.deepEqual(rawFieldPairs(null), []);
+  });
 });
