@@ -51,6 +51,20 @@ const builtinsByRequire = {
   },
 };
 
+// prom-client requires @opentelemetry/api (62 KiB, ~4 ms to load) at start-up for exemplars,
+// which egresskit never enables (enableExemplars is off on every metric): the bundle gets a
+// stand-in with the two calls that code path makes, never reached while exemplars are off.
+const noExemplars = {
+  name: 'no-exemplars',
+  setup(b) {
+    b.onResolve({ filter: /^@opentelemetry\/api$/ }, () => ({ path: 'otel-stand-in', namespace: 'no-exemplars' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-exemplars' }, () => ({
+      contents: 'module.exports = { trace: { getSpan: () => undefined }, context: { active: () => undefined } };\n',
+      loader: 'js',
+    }));
+  },
+};
+
 // Chunk names carry a content hash: a previous build's would stay beside the new ones.
 rmSync(OUT, { recursive: true, force: true });
 const result = await build({
@@ -71,7 +85,7 @@ const result = await build({
   external: ['better-sqlite3', 'undici'],
   // CommonJS dependencies call require() for Node's own modules; an ESM chunk has no require.
   banner: { js: "import { createRequire as __egkRequire } from 'node:module'; const require = __egkRequire(import.meta.url);" },
-  plugins: [keepLocated, builtinsByRequire],
+  plugins: [keepLocated, builtinsByRequire, noExemplars],
   logLevel: 'warning',
   legalComments: 'none',
   metafile: true,

@@ -45,7 +45,8 @@ function freePort() {
 function argsFor(run, port) {
   if (run === 'bare') return ['-e', `require('net').createServer().listen(${port},'127.0.0.1')`];
   const [bin, name] = run.split(' ');
-  const common = [BINS.get(bin), name, '--listen', `127.0.0.1:${port}`, '--admin', 'off', '--allow-private', ...EXTRA];
+  // One process (the targets' case); EGRESSKIT_ARGS may give another --workers (the last one wins).
+  const common = [BINS.get(bin), name, '--listen', `127.0.0.1:${port}`, '--admin', 'off', '--allow-private', '--workers', '1', ...EXTRA];
   if (name === 'mtls')
     return [...common, '--cert', join(certs, 'server.crt'), '--key', join(certs, 'server.key'), '--client-ca', join(certs, 'ca.crt')];
   if (name === 'inspect') return [...common, '--ca-dir', join(dir, 'inspect-ca'), '--ui', 'off'];

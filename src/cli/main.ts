@@ -10,6 +10,8 @@ import { registerProxyCommands } from './proxy-commands.js';
 import { UsageError } from './usage-error.js';
 import { VERSION } from '../version.js';
 
+const PROXY_COMMANDS = new Set(['forward', 'mtls', 'inspect']);
+
 export async function main(argv: string[]): Promise<void> {
   // `egresskit k8s render ... | head` closes the pipe early; that is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -24,13 +26,17 @@ export async function main(argv: string[]): Promise<void> {
     .exitOverride()
     .showHelpAfterError();
   registerProxyCommands(program);
-  registerCertsCommands(program);
-  registerConfigCommands(program);
-  registerExplainCommand(program);
-  registerK8sCommands(program);
-  registerFlowsCommands(program);
-  registerDoctorCommand(program);
-  registerDevCommand(program);
+  // A proxy command is on the restart path: the other commands (a few hundred options and
+  // help texts for commander to build) are only registered when one of them may be run.
+  if (!PROXY_COMMANDS.has(argv[2] ?? '')) {
+    registerCertsCommands(program);
+    registerConfigCommands(program);
+    registerExplainCommand(program);
+    registerK8sCommands(program);
+    registerFlowsCommands(program);
+    registerDoctorCommand(program);
+    registerDevCommand(program);
+  }
   try {
     await program.parseAsync(argv);
   } catch (err) {

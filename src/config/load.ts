@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { compilePolicy, PolicyError } from '../policy/compile.js';
 import { ConfigSchema, DEFAULT_LISTEN, InspectSchema, type Config } from './schema.js';
 import { parsePath, type Locate } from './yaml-lines.js';

@@ -111,6 +111,7 @@ export async function createControlPlane(config: Config, instance: string, optio
     detail: inspect?.detail ?? {},
     warnings: inspect?.warnings ?? [],
     async listen(ports, ready, proxy) {
+      metrics.collectDefaults();
       if (proxy) inspect?.proxyListening(proxy);
       let adminBound: AddressInfo | undefined;
       let uiBound: AddressInfo | undefined;

@@ -10,6 +10,7 @@ import type { ProxyRecord } from '../model/record.js';
 import { publishLifecycle } from '../model/channels.js';
 import { formatHostPort } from '../model/destination.js';
 import { createDataPlane } from './data-plane.js';
+import { interceptionAfterListen } from './interception-after-listen.js';
 import { publishListening } from './listening-line.js';
 
 export interface StartOptions extends ControlOptions {
@@ -86,17 +87,19 @@ export async function startProxy(config: Config, options: StartOptions = {}): Pr
   let side: Awaited<ReturnType<typeof control.listen>>;
   try {
     // Loaded only when intercepting: see DataPlaneInputs.createInterception.
-    const createInterception = control.ca ? (await import('../inspect/interception.js')).createInterception : undefined;
+    const interception = control.ca ? interceptionAfterListen((await import('../inspect/interception.js')).createInterception) : undefined;
     data = createDataPlane(config, instance, {
       capture: control.capture,
       ca: control.ca,
-      createInterception,
+      createInterception: interception?.factory,
       ports,
       live: control.live,
       ticketSecret: options.ticketSecret,
     });
     const at = parseHostPort(config.listen)!;
     bound = await data.listen(at.host, at.port);
+    // Synchronously, before any connection is handled (see interception-after-listen.ts).
+    interception?.build();
     const plane = data;
     // The UI resends through the proxy's own listener, as a client would.
     side = await control.listen(ports, () => plane.ready(), { host: bound.address, port: bound.port, scheme: data.scheme });
