@@ -17,7 +17,7 @@ import { createH1Server } from './h1-server.js';
 import { serveH2 } from './h2-exchange.js';
 import type { LeafCache } from './leaf-cache.js';
 import { serverNameHost, type Tunnel, type TunnelTls } from './tunnel.js';
-import { connectUpstreamTls, TlsSessionCache, type UpstreamTlsOptions } from './upstream-tls.js';
+import { connectUpstreamTls, TLS_HIGH_WATER_MARK, TlsSessionCache, type UpstreamTlsOptions } from './upstream-tls.js';
 
 export interface InterceptorOptions {
   config: Config;
@@ -43,6 +43,7 @@ function withHead(socket: Duplex, head: Buffer): Duplex {
 
 
 const ignoreError = (): void => undefined;
+
 
 /** The protocols interception speaks; the order of the client's offer decides between them. */
 const SPOKEN = new Set(['h2', 'http/1.1']);
@@ -156,8 +157,9 @@ export function createInterceptor(o: InterceptorOptions): Interceptor {
     }
     const protocol = upstreamTls ? upstreamTls.alpnProtocol || 'http/1.1' : offer[0]!;
     let sniRefused: string | undefined;
-    const options: TLSSocketOptions = {
+    const options: TLSSocketOptions & { highWaterMark: number } = {
       isServer: true,
+      highWaterMark: TLS_HIGH_WATER_MARK,
       secureContext: context,
       ALPNProtocols: [protocol],
       SNICallback: (servername, cb) => {
