@@ -53,15 +53,6 @@ export interface UpstreamTlsOptions {
   sessions?: TlsSessionCache;
 }
 
-/**
- * What each decrypted socket of an intercepted tunnel (client and destination side) buffers
- * before its writer is told to wait. At Node's 16 KiB, one TLS record of a download filled the
- * client socket, so the relay paused and resumed undici once per record and each record went
- * out in its own write: 256 MiB took 9,300 write syscalls; at 256 KiB, 3,600 (strace -c), with
- * the writes of a tick corked into one. A bound, not an allocation: an idle tunnel holds no more.
- */
-export const TLS_HIGH_WATER_MARK = 256 * 1024;
-
 /** Without a readable lifetime, a session is offered for OpenSSL's default timeout at most. */
 const DEFAULT_LIFETIME_MS = 300_000;
 
@@ -141,8 +132,7 @@ export function connectUpstreamTls(socket: Socket, dest: Destination, o: Upstrea
   const key = sessionKey(where, servername, o);
   return new Promise((resolve, reject) => {
     const session = o.sessions?.get(key);
-    // highWaterMark is a TLSSocket option tls.connect passes on (Node 18+), missing from its typings.
-    const options: tls.ConnectionOptions & { highWaterMark: number } = {
+    const s = tls.connect({
       session,
       socket,
       host: dest.host,
@@ -150,9 +140,7 @@ export function connectUpstreamTls(socket: Socket, dest: Destination, o: Upstrea
       secureContext: o.trust,
       ALPNProtocols: alpn,
       rejectUnauthorized: !o.insecure,
-      highWaterMark: TLS_HIGH_WATER_MARK,
-    };
-    const s = tls.connect(options);
+    });
     const timer = setTimeout(() => {
       s.destroy();
       reject(new ProxyError('connect_timeout', `TLS handshake with ${where} took more than ${o.timeoutMs} ms`));
