@@ -7,6 +7,8 @@ import { createProxyServer, type ListenerSpec } from '../listeners/create-server
 import { isHandshakeError, tlsFailureReason } from '../listeners/tls-errors.js';
 import { createPlainFront } from '../listeners/plain-front.js';
 import { createTlsFront } from '../listeners/tls-front.js';
+import { readConnectOverTls } from '../listeners/tls-connect.js';
+import type { HeadReader } from '../listeners/head-reader.js';
 import { loadTlsMaterial, tlsFiles, watchTlsMaterial } from '../listeners/tls-material.js';
 import { resumedWithExpiredCertificate } from '../listeners/resumed-session.js';
 import { mtlsTicketOptions, TicketKeys } from '../listeners/ticket-keys.js';
@@ -99,14 +101,14 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
     headersTimeoutMs: config.timeouts.headers,
     keepAliveTimeoutMs: config.timeouts.keepAlive,
   });
-  // Plain: a CONNECT head is read without the HTTP server (see the front); it is given the rest.
-  const plain =
-    spec.kind === 'plain'
-      ? createPlainFront(server, { maxHeaderBytes: config.limits.maxHeaderBytes, headersTimeoutMs: config.timeouts.headers }, {
-          connect: (socket, head, rest) => handleConnectHead(ctx, head, socket, rest),
-          clientError: (socket, code) => handleClientError(ctx, Object.assign(new Error(code), { code }), socket),
-        })
-      : undefined;
+  // A CONNECT head is read without the HTTP server (plain front; over TLS, after the handshake); it is given the rest.
+  const headLimits = { maxHeaderBytes: config.limits.maxHeaderBytes, headersTimeoutMs: config.timeouts.headers };
+  const headHandlers = {
+    connect: (socket: Socket, head: { url: string; proxyAuthorization: string | undefined }, rest: Buffer) => handleConnectHead(ctx, head, socket, rest),
+    clientError: (socket: Socket, code: string) => handleClientError(ctx, Object.assign(new Error(code), { code }), socket),
+  };
+  const plain = spec.kind === 'plain' ? createPlainFront(server, headLimits, headHandlers) : undefined;
+  let tlsHeads: HeadReader | undefined;
   // Counted where connections are accepted: the plain front passes some on to the HTTP server.
   (plain?.front ?? server).on('connection', (socket: Socket) => {
     ctx.state.connections++;
@@ -114,7 +116,7 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
   });
   // The HTTP server behind a front is fed sockets and never listens: see the quirk.
   if (plain) startConnectionTracking(server);
-  const closeWaiting = () => plain?.waiting.forEach((_, s) => s.destroy());
+  const closeWaiting = () => (plain?.waiting ?? tlsHeads?.waiting)?.forEach((_, s) => s.destroy());
   server.on('request', (req, res) => handleRequest(ctx, req, res));
   server.on('connect', (req, socket, head) => handleConnect(ctx, req, socket, head));
   server.on('upgrade', (req, socket, head) => handleUpgrade(ctx, req, socket, head));
@@ -147,18 +149,20 @@ export function createDataPlane(config: Config, instance: string, inputs: DataPl
       record.errorDetail = tlsFailureReason(err, verify);
       publishRecord(record);
     });
-    server.on('secureConnection', (socket: TLSSocket) => {
-      // Registered after the HTTPS server's own listener, but before any byte of the request is
-      // parsed (that happens on a later 'data' event): a destroyed socket carries no request.
+    tlsHeads = readConnectOverTls(server as HttpsServer, headLimits, headHandlers, (socket) => {
+      // Before any byte of the request is read: a destroyed socket carries no request.
       if (resumedWithExpiredCertificate(socket)) {
         const record = newRecord(instance, 'tls_error', clientAddress(socket));
         record.error = 'tls_handshake';
         record.errorDetail = 'the client certificate has expired since its TLS session began (a resumed session; present a current certificate)';
         publishRecord(record);
-        return void socket.destroy();
+        socket.destroy();
+        return false;
       }
       publishTls({ instance, event: 'handshake', side: 'listener', resumed: socket.isSessionReused() });
+      return true;
     });
+    front.once('close', () => tlsHeads?.stop());
     ticketRotation = tickets.rotate(() => (server as HttpsServer).setTicketKeys(mtlsTicketOptions(tickets, material!.digest).ticketKeys));
     tlsWatch = watchTlsMaterial(
       files!,

@@ -12,9 +12,9 @@ export interface TunnelResult {
 }
 
 /**
- * Pipes both ways until both directions are done. pipe() gives backpressure and, with
- * allowHalfOpen on both sockets, passes a FIN from one side on as end() to the other while the
- * other direction keeps flowing (RFC 9112 section 9.6 tunnels are two independent streams).
+ * Relays both ways until both directions are done, with backpressure; with allowHalfOpen on
+ * both sockets a FIN from one side is passed on as end() to the other while the other
+ * direction keeps flowing (RFC 9112 section 9.6 tunnels are two independent streams).
  */
 export function splice(
   client: Duplex & { bytesRead?: number; bytesWritten?: number },
@@ -53,16 +53,14 @@ export function splice(
     };
     client.on('error', onError('client'));
     upstream.on('error', onError('upstream'));
-    for (const s of [client, upstream] as Array<Duplex & { setTimeout?: (ms: number, cb?: () => void) => void }>) {
-      s.once('close', finish);
-      s.setTimeout?.(idleTimeoutMs);
-      s.on('timeout', onTimeout);
-    }
-    // A side that closed completely can receive nothing more, and pipe() stops reading from
+    // A side that closed completely can receive nothing more, and the relay stops reading from
     // the other side once its destination is gone, which would leave it open forever. Let the
     // other side flush what it still owes, then close it too. (A TLS client socket closes as
-    // soon as it has ended, unlike a half-open TCP socket.)
-    const closeOther = (other: Duplex) => () => {
+    // soon as it has ended, unlike a half-open TCP socket.) One 'close' listener per side does
+    // both, and the client's bytes are relayed by hand rather than with pipe(): pipe() adds
+    // seven listeners and their closures per tunnel, for cleanup that the close already does.
+    const onClosed = (other: Duplex) => () => {
+      finish();
       if (other.destroyed) return;
       if (other.writableFinished) other.destroy();
       else {
@@ -70,9 +68,19 @@ export function splice(
         other.once('finish', () => other.destroy());
       }
     };
-    client.once('close', closeOther(upstream));
-    upstream.once('close', closeOther(client));
-    client.pipe(upstream);
+    client.once('close', onClosed(upstream));
+    upstream.once('close', onClosed(client));
+    for (const s of [client, upstream] as Array<Duplex & { setTimeout?: (ms: number, cb?: () => void) => void }>) {
+      s.setTimeout?.(idleTimeoutMs);
+      s.on('timeout', onTimeout);
+    }
+    // Client to destination, with backpressure; the client's FIN becomes the destination's.
+    client.on('data', (chunk: Buffer) => {
+      if (!upstream.write(chunk)) client.pause();
+    });
+    upstream.on('drain', () => client.resume());
+    client.once('end', () => upstream.end());
+    client.resume();
     conn.relayTo(client);
   });
 }
