@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { startProxy, type ProxyHandle, type ProxyRecord } from '../../../src/index.js';
+import { startProxy, type ProxyHandle } from '../../../src/index.js';
 import { runCli } from '../../helpers/cli.js';
 import { startEchoHost } from '../../helpers/fronting.js';
+import { expectHeadTimeout, nextRecord } from '../../helpers/head-front.js';
 import { readUntil, statusOf } from '../../helpers/raw.js';
 import { startHttpUpstream, type Upstream } from '../../helpers/upstream.js';
 
@@ -53,13 +54,6 @@ describe('mtls listener: CONNECT heads read without the HTTP server', () => {
       const s = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ...client }, () => resolve(s));
       s.once('error', reject);
     });
-  /** The next record of this kind (tunnels of the tests before may still be closing). */
-  const nextRecord = async (records: AsyncIterableIterator<ProxyRecord>, kind: ProxyRecord['kind']) => {
-    for (;;) {
-      const r = (await records.next()).value as ProxyRecord;
-      if (r.kind === kind) return r;
-    }
-  };
 
   it('a head and the first tunnel bytes in one write: 200, those bytes reach the destination, the record names the certificate', async () => {
     const records = proxy.recordStream({ replay: false });
@@ -106,18 +100,7 @@ describe('mtls listener: CONNECT heads read without the HTTP server', () => {
 
   it('a CONNECT head that stops half-way: 408 at the header timeout and a request_timeout record', async () => {
     const records = proxy.recordStream({ replay: false });
-    const s = await authenticated();
-    const started = performance.now();
-    s.write('CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n');
-    try {
-      const res = await readUntil(s as never, '\r\n\r\n', 5000);
-      assert.equal(statusOf(res), 408, res);
-      assert.ok(performance.now() - started >= HEADERS_MS - 50);
-    } finally {
-      s.destroy();
-    }
-    const r = await nextRecord(records, 'client_error');
-    assert.equal(r.error, 'request_timeout');
+    await expectHeadTimeout(await authenticated(), records, HEADERS_MS);
   });
 
   it('a drain closes a connection still waiting for its head (the HTTP server never saw it)', async () => {

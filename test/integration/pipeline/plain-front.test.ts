@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { startProxy, type ProxyHandle, type ProxyRecord } from '../../../src/index.js';
+import { startProxy, type ProxyHandle } from '../../../src/index.js';
 import { startEchoHost } from '../../helpers/fronting.js';
+import { expectHeadTimeout, nextRecord } from '../../helpers/head-front.js';
 import { openSocket, rawExchange, readUntil, statusOf } from '../../helpers/raw.js';
 
 const HEADERS_MS = 400;
@@ -29,13 +30,6 @@ describe('plain listener: CONNECT heads read without the HTTP server', () => {
     await proxy?.close(0);
     await echo?.close();
   });
-  /** The next record of this kind (tunnels of the tests before may still be closing). */
-  const nextRecord = async (records: AsyncIterableIterator<ProxyRecord>, kind: ProxyRecord['kind']) => {
-    for (;;) {
-      const r = (await records.next()).value as ProxyRecord;
-      if (r.kind === kind) return r;
-    }
-  };
 
   it('a head and the first tunnel bytes in one write: 200, and those bytes reach the destination first', async () => {
     const s = await openSocket(proxy.address.port);
@@ -62,18 +56,7 @@ describe('plain listener: CONNECT heads read without the HTTP server', () => {
 
   it('a CONNECT head that stops half-way: 408 at the header timeout and a request_timeout record', async () => {
     const records = proxy.recordStream({ replay: false });
-    const s = await openSocket(proxy.address.port);
-    const started = performance.now();
-    s.write('CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n');
-    try {
-      const res = await readUntil(s, '\r\n\r\n', 5000);
-      assert.equal(statusOf(res), 408, res);
-      assert.ok(performance.now() - started >= HEADERS_MS - 50);
-    } finally {
-      s.destroy();
-    }
-    const r = await nextRecord(records, 'client_error');
-    assert.equal(r.error, 'request_timeout');
+    await expectHeadTimeout(await openSocket(proxy.address.port), records, HEADERS_MS);
   });
 
   it('a CONNECT head trickled a line at a time (more reads than the front takes) is left to the HTTP server: 408 past the timeout', async () => {
